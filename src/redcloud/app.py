@@ -1,0 +1,98 @@
+"""create_app(settings): routers, error handlers, OpenAPI, and the resources' lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from redcloud import API_VERSION
+from redcloud.auth.routes import router as auth_router
+from redcloud.config import Settings
+from redcloud.db import Database
+from redcloud.handlers import install_error_handlers
+from redcloud.maintenance import purge_forever
+from redcloud.messages.idempotency import InFlightKeys
+from redcloud.messages.routes import router as messages_router
+from redcloud.middleware import RequestContextMiddleware
+from redcloud.numbers.inventory import EmbeddedInventory, InventorySource
+from redcloud.numbers.routes import router as numbers_router
+
+TAGS = [
+    {"name": "Authentication", "description": "OAuth token issuance for CORE API access."},
+    {
+        "name": "CORE",
+        "description": "Authenticated routes for identity, numbers, and outbound messaging.",
+    },
+]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    inventory: InventorySource | None = None,
+    run_maintenance: bool = True,
+) -> FastAPI:
+    """The CORE API application. A given `database` is used as is and left open at shutdown."""
+    owns_db = database is None
+    db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if run_maintenance:
+            tasks.append(asyncio.create_task(purge_forever(db, settings.purge_interval_seconds)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if owns_db:
+                await db.dispose()
+
+    app = FastAPI(
+        title="Red Cloud CORE API",
+        version=API_VERSION,
+        description="The Red Cloud CORE API: OAuth client credentials, identity, numbers and "
+        "queue-first messaging.",
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.inventory = inventory or EmbeddedInventory()
+    app.state.in_flight = InFlightKeys()
+    install_error_handlers(app)
+    app.include_router(auth_router)
+    app.include_router(numbers_router)
+    app.include_router(messages_router)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=TAGS,
+            )
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes["BasicAuth"] = {
+                "type": "http",
+                "scheme": "basic",
+                "description": "client_id:client_secret, for POST /api/auth/token only.",
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,1 @@
+"""Accounts, API clients, access tokens and capabilities."""

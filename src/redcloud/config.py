@@ -1,0 +1,82 @@
+"""Settings: every knob an operator can turn, read from REDCLOUD_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Platform configuration. Each field is documented in docs/operating.md."""
+
+    model_config = SettingsConfigDict(env_prefix="REDCLOUD_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".redcloud"),
+        description="Where the embedded SQLite database and the generated secret key live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql://user@host/db; default: SQLite in data_dir.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    demo: bool = Field(default=False, description="Seed and serve the canonical demo data set.")
+    token_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    secret_key: str | None = Field(
+        default=None,
+        description="Fernet key for webhook signing secrets; default: data_dir/secret.key.",
+    )
+    allow_http_webhooks: bool = Field(
+        default=False, description="Accept plain http:// webhook URLs (local development)."
+    )
+    allow_private_webhooks: bool = Field(
+        default=False,
+        description="Accept webhook URLs on loopback, private or link-local hosts.",
+    )
+    strict_recipient_validation: bool = Field(
+        default=False,
+        description="Require recipients to be valid assigned numbers, not only possible ones.",
+    )
+    idempotency_retention_hours: int = Field(default=24, ge=24)
+    purge_interval_seconds: int = Field(default=3600, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+    log_format: str = Field(default="console", pattern="^(console|json)$")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL for the configured database."""
+        raw = self.database_url or f"sqlite:///{self.data_dir / 'redcloud.db'}"
+        return to_async_url(raw)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def webhooks_allow_http(self) -> bool:
+        return self.allow_http_webhooks or self.demo
+
+    @property
+    def webhooks_allow_private(self) -> bool:
+        return self.allow_private_webhooks or self.demo
+
+
+def to_async_url(url: str) -> str:
+    """Map the URLs operators write to the async drivers the platform uses."""
+    for prefix, driver in (
+        ("postgresql+asyncpg://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite+aiosqlite://", "sqlite+aiosqlite://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(prefix):
+            return driver + url[len(prefix) :]
+    raise ValueError(
+        f"Unsupported database URL {url.split(':', 1)[0]!r}: use sqlite:///PATH or postgresql://..."
+    )

@@ -1,0 +1,1 @@
+"""Send validation, idempotency, messages and their lifecycle events."""

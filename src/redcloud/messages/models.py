@@ -1,0 +1,76 @@
+"""Messages, their lifecycle events, and stored idempotent responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from redcloud.db import Base, UTCDateTime, utcnow
+
+QUEUED = "queued"
+SENT = "sent"
+DELIVERED = "delivered"
+FAILED = "failed"
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    api_client_id: Mapped[str] = mapped_column(ForeignKey("api_clients.id"))
+    number_id: Mapped[str] = mapped_column(ForeignKey("numbers.id"))
+    direction: Mapped[str] = mapped_column(String(8), default="outbound")
+    message_type: Mapped[str] = mapped_column(String(3))
+    send_from: Mapped[str] = mapped_column(String(16))
+    to: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    media: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    external_reference: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    last_sequence: Mapped[int] = mapped_column(Integer, default=1)
+    provider_message_ref: Mapped[str | None] = mapped_column(String(128))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_messages_client_created", "api_client_id", "created_at"),
+        Index("ix_messages_client_external_reference", "api_client_id", "external_reference"),
+        Index("ix_messages_provider_message_ref", "provider_message_ref"),
+    )
+
+
+class MessageEvent(Base):
+    """One lifecycle step of a message; payload is the exact webhook body to deliver."""
+
+    __tablename__ = "message_events"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"))
+    api_client_id: Mapped[str] = mapped_column(ForeignKey("api_clients.id"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(32))
+    occurred_at_ms: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("message_id", "sequence"),)
+
+
+class IdempotencyRecord(Base):
+    """An accepted send, kept so the same key and payload replay the same 202."""
+
+    __tablename__ = "idempotency_records"
+
+    api_client_id: Mapped[str] = mapped_column(ForeignKey("api_clients.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_idempotency_records_expires_at", "expires_at"),)

@@ -1,0 +1,152 @@
+"""Accepting a send: validate, de-duplicate by idempotency key, and queue in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcloud import ids
+from redcloud.auth.service import AuthenticatedClient
+from redcloud.config import Settings
+from redcloud.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from redcloud.jobs.queue import PROVIDER_SUBMIT, enqueue
+from redcloud.messages import idempotency, recipients
+from redcloud.messages.events import now_ms, outbound_event
+from redcloud.messages.models import QUEUED, Message
+from redcloud.messages.schemas import MAX_MEDIA_BYTES, SendRequest
+from redcloud.numbers.models import ACTIVE, RELEASED, Number
+from redcloud.webhooks.urls import WebhookUrlError, check_webhook_url
+
+ACCEPTED = 202
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,20}$")
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+async def send(
+    session: AsyncSession,
+    client: AuthenticatedClient,
+    key: str,
+    request: SendRequest,
+    settings: Settings,
+) -> SendOutcome:
+    """Accept a send: every accepted recipient becomes a message, its queued event and its
+    submit job, written with the idempotency record in the caller's transaction."""
+    check_content(request)
+    fingerprint = idempotency.request_fingerprint(
+        request.model_dump(mode="json", exclude_unset=True)
+    )
+    await idempotency.lock_across_processes(session, client.id, key)
+    stored = await idempotency.find_live(session, client.id, key)
+    if stored is not None:
+        if stored.request_hash != fingerprint:
+            raise Conflict(idempotency.REUSED, {"field": idempotency.HEADER})
+        return SendOutcome(stored.response_status, stored.response_body, replayed=True)
+
+    number = await sending_number(session, client, request)
+    accepted, rejected = recipients.screen(request.to, strict=settings.strict_recipient_validation)
+    if not accepted:
+        raise InvalidRequest(
+            "No recipient could be accepted", {"errors": [r.as_json() for r in rejected]}
+        )
+
+    media = [m.model_dump(exclude_unset=True) for m in request.media] if request.media else None
+    occurred = now_ms()
+    results = []
+    for to in accepted:
+        message = Message(
+            id=ids.message_id(),
+            api_client_id=client.id,
+            number_id=number.id,
+            direction="outbound",
+            message_type=request.messageType,
+            send_from=number.e164,
+            to=to,
+            text=request.text,
+            media=media,
+            external_reference=request.externalReference,
+            status=QUEUED,
+            last_sequence=1,
+        )
+        session.add(message)
+        session.add(outbound_event(message, QUEUED, 1, occurred_at_ms=occurred))
+        enqueue(session, PROVIDER_SUBMIT, {"messageId": message.id})
+        results.append({"to": to, "messageId": message.id, "status": "QUEUED"})
+
+    body = {"results": results, "errors": [r.as_json() for r in rejected]}
+    idempotency.remember(
+        session,
+        client.id,
+        key,
+        fingerprint,
+        ACCEPTED,
+        body,
+        dt.timedelta(hours=settings.idempotency_retention_hours),
+    )
+    await session.flush()
+    return SendOutcome(ACCEPTED, body)
+
+
+def check_content(request: SendRequest) -> None:
+    """The text and media rules of the contract, each failure naming its field."""
+    media = request.media or []
+    if request.messageType == "SMS" and request.media is not None:
+        raise _invalid("media", "SMS messages cannot include media; send them as MMS")
+    if request.messageType == "MMS" and not media:
+        raise _invalid("media", "MMS messages must include at least one media item")
+    if request.text is None and not media:
+        raise _invalid("text", "Give text, media, or both")
+    total = sum(item.byteLength for item in media)
+    if total > MAX_MEDIA_BYTES:
+        raise _invalid("media", f"Media may total at most {MAX_MEDIA_BYTES} bytes, not {total}")
+    for index, item in enumerate(media):
+        if item.storageKey is None and item.sourceUrl is None:
+            raise _invalid(f"media[{index}]", "Each media item needs a storageKey or a sourceUrl")
+        if item.sourceUrl is not None:
+            try:
+                check_webhook_url(item.sourceUrl, allow_http=True, allow_private=True)
+            except WebhookUrlError as exc:
+                raise _invalid(f"media[{index}].sourceUrl", f"sourceUrl {exc}") from exc
+
+
+async def sending_number(
+    session: AsyncSession, client: AuthenticatedClient, request: SendRequest
+) -> Number:
+    """The number named by sendFrom, if this client may send this message type from it."""
+    send_from = request.sendFrom
+    if _PHONE_LIKE.match(send_from):
+        raise _invalid(
+            "sendFrom",
+            "sendFrom must be a Red Cloud numberId such as num_abc123, not a phone number; "
+            "GET /api/core/numbers lists yours",
+        )
+    number = await session.get(Number, send_from)
+    if number is None or number.status == RELEASED:
+        raise NotFound(f"sendFrom number {send_from} was not found", {"field": "sendFrom"})
+    if number.api_client_id != client.id:
+        raise Forbidden("sendFrom is not owned by this API client", {"field": "sendFrom"})
+    if number.status != ACTIVE:
+        raise _invalid("sendFrom", f"sendFrom number is {number.status}; only ACTIVE numbers send")
+    enabled = number.sms_enabled if request.messageType == "SMS" else number.mms_enabled
+    if not enabled:
+        raise _invalid(
+            "sendFrom",
+            f"sendFrom is not enabled for {request.messageType}; "
+            f"enable it with PATCH /api/core/numbers/{number.id}",
+        )
+    if not number.campaign_reg_id:
+        raise _invalid("sendFrom", "sendFrom must have campaignregId configured")
+    return number
+
+
+def _invalid(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(message, {"field": field, "reason": message})

@@ -1,0 +1,129 @@
+"""Request context: a request id on every response, a body-size ceiling, and a last-resort 500."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from typing import Any
+
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from redcloud import ids
+from redcloud.errors import CoreError, InvalidRequest, OAuthError, ServerError
+
+TOKEN_PATH = "/api/auth/token"
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="req_none")
+log = structlog.get_logger("redcloud.http")
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while reading a body past the limit; an HTTPException so FastAPI re-raises it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(400, f"Request body is larger than the {limit}-byte limit")
+        self.limit = limit
+
+    def as_error(self) -> InvalidRequest:
+        return InvalidRequest(
+            str(self.detail), {"field": "body", "reason": f"at most {self.limit} bytes"}
+        )
+
+
+def error_body(path: str, error: CoreError) -> tuple[int, dict[str, Any]]:
+    """The contract's error body for `path`: OAuth shape on the token endpoint, CORE elsewhere."""
+    if path == TOKEN_PATH:
+        oauth = OAuthError(
+            error.status,
+            "server_error" if error.status >= 500 else "invalid_request",
+            error.message,
+        )
+        return oauth.status, oauth.body()
+    return error.status, error.body(current_request_id())
+
+
+class RequestContextMiddleware:
+    """Pure ASGI so it costs one function call per request, not a task per request."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = ids.request_id()
+        token = _request_id.set(rid)
+        header_rid = rid.encode()
+        path: str = scope.get("path", "")
+        caller_rid = _header(scope, b"x-request-id")
+        bound = structlog.contextvars.bind_contextvars(request_id=rid)
+        if caller_rid:
+            # A caller's id is logged for correlation, never echoed as ours.
+            structlog.contextvars.bind_contextvars(caller_request_id=caller_rid[:128])
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", header_rid)]
+            await send(message)
+
+        received = 0
+        limit = self.max_body_bytes
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        try:
+            declared = _header(scope, b"content-length")
+            if declared is not None and (not declared.isdigit() or int(declared) > limit):
+                raise BodyTooLarge(limit)
+            await self.app(scope, receive_limited, send_with_id)
+        except BodyTooLarge as exc:
+            if not started:
+                await _respond(send_with_id, *error_body(path, exc.as_error()))
+        except Exception:
+            log.exception("unhandled error", path=path)
+            if not started:
+                await _respond(
+                    send_with_id, *error_body(path, ServerError("Internal server error"))
+                )
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
+            _request_id.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _respond(send: Send, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,21 @@
+"""Every table, imported in one place so metadata is complete for Alembic and tests."""
+
+from redcloud.auth.models import AccessToken, Account, ApiClient
+from redcloud.db import Base
+from redcloud.jobs.models import Job
+from redcloud.messages.models import IdempotencyRecord, Message, MessageEvent
+from redcloud.numbers.models import InventoryBlock, InventoryZipCode, Number
+
+__all__ = [
+    "AccessToken",
+    "Account",
+    "ApiClient",
+    "Base",
+    "IdempotencyRecord",
+    "InventoryBlock",
+    "InventoryZipCode",
+    "Job",
+    "Message",
+    "MessageEvent",
+    "Number",
+]

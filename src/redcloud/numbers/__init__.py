@@ -1,0 +1,1 @@
+"""Number inventory, assignment to API clients, search and settings."""

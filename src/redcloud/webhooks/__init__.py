@@ -1,0 +1,1 @@
+"""Webhook destinations, signing and delivery."""
