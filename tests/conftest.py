@@ -1,0 +1,154 @@
+"""Fixtures: every database test runs on real SQLite and, when configured, real PostgreSQL.
+
+REDCLOUD_TEST_POSTGRES_URL names a PostgreSQL server; the suite creates a fresh database on
+it for the run and drops it afterwards. When the variable is set and the server cannot be
+reached, the run fails: it never silently skips PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+
+from redcloud.app import create_app
+from redcloud.auth.security import SecretBox
+from redcloud.config import Settings
+from redcloud.db import Database
+from redcloud.migrate import upgrade
+from redcloud.models import Base
+from tests import factories
+
+POSTGRES_URL = os.environ.get("REDCLOUD_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+
+
+def _pg_dsn(url: str, database: str | None = None) -> str:
+    base = url.replace("postgresql+asyncpg://", "postgresql://")
+    if database is None:
+        return base
+    return base.rsplit("/", 1)[0] + "/" + database
+
+
+async def _create_pg_database() -> tuple[str, str]:
+    assert POSTGRES_URL
+    name = f"redcloud_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        conn = await asyncpg.connect(_pg_dsn(POSTGRES_URL), timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"REDCLOUD_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {exc}")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name, _pg_dsn(POSTGRES_URL, name)
+
+
+async def _drop_pg_database(name: str) -> None:
+    assert POSTGRES_URL
+    conn = await asyncpg.connect(_pg_dsn(POSTGRES_URL))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A migrated database for the whole run, one per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'redcloud.db'}"
+        name = None
+    else:
+        name, url = await _create_pg_database()
+    db = Database(url)
+    await upgrade(db)
+    await db.dispose()
+    yield url
+    if name:
+        await _drop_pg_database(name)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The run's database, emptied before each test."""
+    database = Database(database_url)
+    async with database.session(write=True) as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            await session.execute(text(f'DELETE FROM "{table.name}"'))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def backend(db: Database) -> str:
+    return db.dialect
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def settings(data_dir: Path, database_url: str) -> Settings:
+    return Settings(data_dir=data_dir, database_url=database_url, demo=True)
+
+
+@pytest.fixture
+def box(settings: Settings) -> SecretBox:
+    return SecretBox.from_settings(settings.secret_key, settings.data_dir)
+
+
+AppWith = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+async def app_with(db: Database, settings: Settings) -> AsyncIterator[AppWith]:
+    """Build an in-process HTTP client for an app with settings overridden as given."""
+    clients: list[httpx.AsyncClient] = []
+
+    def build(**overrides: Any) -> httpx.AsyncClient:
+        inventory = overrides.pop("inventory", None)
+        app = create_app(
+            settings.model_copy(update=overrides),
+            database=db,
+            inventory=inventory,
+            run_maintenance=False,
+        )
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+            base_url="http://testserver",
+        )
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def api(app_with: AppWith) -> httpx.AsyncClient:
+    """A client for the app in demo mode (the static rc_token_example works)."""
+    return app_with()
+
+
+@pytest.fixture
+async def demo(db: Database, box: SecretBox) -> None:
+    """The canonical demo data set."""
+    await factories.seed_demo(db, box)
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    return {"Authorization": "Bearer rc_token_example"}
