@@ -85,6 +85,7 @@ def create_app(
                 routes=app.routes,
                 tags=TAGS,
             )
+            _drop_fastapi_validation_responses(schema)
             schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
             schemes["BasicAuth"] = {
                 "type": "http",
@@ -96,3 +97,13 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _drop_fastapi_validation_responses(schema: dict[str, Any]) -> None:
+    """FastAPI documents a 422 on every route; our validation failures are 400s."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)

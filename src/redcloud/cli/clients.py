@@ -71,7 +71,16 @@ def list_(
 ) -> None:
     """List API clients."""
     clients = run_in_session(lambda s: provisioning.list_clients(s, account), write=False)
-    emit([row(c) for c in clients], as_json)
+    if as_json:
+        emit([row(c) for c in clients], True)
+        return
+    emit(
+        [
+            {"clientId": c.id, "name": c.name, "accountId": c.account_id, "status": c.status}
+            for c in clients
+        ],
+        False,
+    )
 
 
 @app.command("set-status")

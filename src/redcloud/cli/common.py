@@ -58,7 +58,8 @@ def emit(rows: Sequence[dict[str, Any]], as_json: bool) -> None:
         return
     table = Table()
     for column in rows[0]:
-        table.add_column(column)
+        # Fold rather than truncate: ids must stay whole so people can copy them.
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     out.print(table)

@@ -137,4 +137,19 @@ def list_(
 ) -> None:
     """List the numbers the platform holds."""
     numbers = run_in_session(lambda s: provisioning.list_numbers(s, client), write=False)
-    emit([row(n) for n in numbers], as_json)
+    if as_json:
+        emit([row(n) for n in numbers], True)
+        return
+    emit(
+        [
+            {
+                "numberId": n.id,
+                "e164": n.e164,
+                "status": n.status,
+                "clientId": n.api_client_id,
+                "campaign": n.campaign_reg_id,
+            }
+            for n in numbers
+        ],
+        False,
+    )

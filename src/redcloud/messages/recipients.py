@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 INVALID_RECIPIENT = "INVALID_RECIPIENT"
 DUPLICATE_RECIPIENT = "DUPLICATE_RECIPIENT"
 _INVALID_MESSAGE = "Recipient must be a valid E.164 phone number"

@@ -22,7 +22,7 @@ from redcloud.numbers.models import ACTIVE, RELEASED, Number
 from redcloud.webhooks.urls import WebhookUrlError, check_webhook_url
 
 ACCEPTED = 202
-_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,20}$")
+_PHONE_LIKE = re.compile(r"^\+?[0-9 ().-]{7,20}$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,7 @@ def blocks_from_csv(path: Path) -> Iterator[Block]:
                 city, state = row["city"].strip(), row["state"].strip().upper()
             except (KeyError, AttributeError) as exc:
                 raise ValueError(f"{path}:{line}: needs npa, nxx, city and state columns") from exc
-            if not (re.fullmatch(r"\d{3}", npa) and re.fullmatch(r"\d{3}", nxx)):
+            if not (re.fullmatch(r"[0-9]{3}", npa) and re.fullmatch(r"[0-9]{3}", nxx)):
                 raise ValueError(f"{path}:{line}: npa and nxx must be three digits")
             if not city or not re.fullmatch(r"[A-Z]{2}", state):
                 raise ValueError(f"{path}:{line}: city is required and state is two letters")

@@ -32,11 +32,11 @@ class SearchRequest(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    npa: str | None = Field(default=None, pattern=r"^\d{3}$", examples=["555"])
-    nxx: str | None = Field(default=None, pattern=r"^\d{3}$")
+    npa: str | None = Field(default=None, pattern=r"^[0-9]{3}$", examples=["555"])
+    nxx: str | None = Field(default=None, pattern=r"^[0-9]{3}$")
     city: str | None = Field(default=None, min_length=1, max_length=100, examples=["Austin"])
     state: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$", examples=["TX"])
-    zipCode: str | None = Field(default=None, pattern=r"^\d{5}$")
+    zipCode: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
     rateCenter: str | None = Field(default=None, min_length=1, max_length=100)
     quantity: int = Field(default=MAX_QUANTITY, ge=1, le=MAX_QUANTITY)
 

@@ -1,0 +1,5 @@
+"""`python -m redcloud` is the `redcloud` command."""
+
+from redcloud.cli.main import app
+
+app()

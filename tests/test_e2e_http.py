@@ -1,0 +1,232 @@
+"""`redcloud serve --demo` as a real process over real HTTP on 127.0.0.1.
+
+The public docs' curl commands run verbatim (only $BASE_URL is set), and so does every
+shell block of docs/quickstart.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from redcloud.db import Database
+from redcloud.numbers import inventory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DOCS_CURL = {
+    "token_basic": """curl -X POST "$BASE_URL/api/auth/token" \\
+-u "rc_test_client_123:rc_secret_abc123" \\
+-H "Content-Type: application/x-www-form-urlencoded" \\
+-d "grant_type=client_credentials\"""",
+    "whoami": """curl "$BASE_URL/api/core/whoami" \\
+-H "Authorization: Bearer rc_token_example\"""",
+    "numbers": """curl "$BASE_URL/api/core/numbers" \\
+-H "Authorization: Bearer rc_token_example\"""",
+    "send": """curl -X POST "$BASE_URL/api/core/messages/send" \\
+-H "Authorization: Bearer rc_token_example" \\
+-H "Content-Type: application/json" \\
+-H "Idempotency-Key: idem_order_789" \\
+-d '{
+"sendFrom": "num_abc123",
+"to": ["+15551234567"],
+"messageType": "SMS",
+"text": "Hello from Red Cloud",
+"externalReference": "order_789"
+}'""",
+    "mms": """curl -X POST "$BASE_URL/api/core/messages/send" \\
+-H "Authorization: Bearer rc_token_example" \\
+-H "Content-Type: application/json" \\
+-H "Idempotency-Key: idem_order_789_mms" \\
+-d '{
+"sendFrom": "num_abc123",
+"to": ["+15551234567"],
+"messageType": "MMS",
+"text": "Catalog preview",
+"media": [
+{
+"storageKey": "storage_abc123",
+"mimeType": "image/jpeg",
+"byteLength": 182340,
+"sourceUrl": "https://example.com/files/catalog.jpg",
+"fileName": "catalog.jpg"
+}
+],
+"externalReference": "order_789"
+}'""",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def small_inventory(db: Database) -> None:
+    """Pre-load one state so the demo start-up skips loading the whole country."""
+    async with db.session(write=True) as session:
+        await inventory.import_blocks(session, inventory.blocks_from_phonenumbers(["TX"]))
+
+
+@pytest.fixture
+def server(small_inventory: None, database_url: str, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDCLOUD_DATABASE_URL": database_url,
+        "REDCLOUD_DATA_DIR": str(tmp_path / "data"),
+    }
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "redcloud", "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {(tmp_path / 'server.log').read_text()}")
+        try:
+            if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"server did not start: {(tmp_path / 'server.log').read_text()}")
+        time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def run_shell(command: str, base: str) -> str:
+    result = subprocess.run(
+        ["bash", "-c", command],
+        env={**os.environ, "BASE_URL": base},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_public_docs_curl_sequence_returns_the_documented_bodies(server: str) -> None:
+    token = json.loads(run_shell("curl -s " + DOCS_CURL["token_basic"][5:], server))
+    assert token["token_type"] == "bearer" and token["expires_in"] == 3600
+    assert token["access_token"].startswith("rc_token_")
+
+    whoami = json.loads(run_shell(DOCS_CURL["whoami"].replace("curl ", "curl -s ", 1), server))
+    assert whoami == {
+        "apiClientId": "rc_test_client_123",
+        "apiClientName": "Red Cloud Test Client",
+        "apiClientStatus": "ACTIVE",
+        "capabilities": ["numbers:read", "numbers:search", "numbers:update"],
+        "assignedNumbers": {"total": 1, "smsEnabledCount": 1, "mmsEnabledCount": 1},
+        "inboundWebhookConfigured": True,
+        "deliveryWebhookConfigured": True,
+    }
+    numbers = json.loads(run_shell(DOCS_CURL["numbers"].replace("curl ", "curl -s ", 1), server))
+    assert numbers == {
+        "numbers": [
+            {
+                "numberId": "num_abc123",
+                "e164": "+15551234567",
+                "status": "ACTIVE",
+                "campaignRegId": "A1B2C3",
+                "smsEnabled": True,
+                "mmsEnabled": True,
+                "webhookInboundOverride": "https://example.com/webhooks/inbound",
+                "webhookDeliveryOverride": "https://example.com/webhooks/delivery",
+            }
+        ]
+    }
+    documented_send = {
+        "results": [{"to": "+15551234567", "messageId": "msg_abc123", "status": "QUEUED"}],
+        "errors": [],
+    }
+    for _ in range(2):  # the send, then the replayed send
+        sent = json.loads(run_shell(DOCS_CURL["send"].replace("curl ", "curl -s ", 1), server))
+        assert sent == documented_send
+    mms = json.loads(run_shell(DOCS_CURL["mms"].replace("curl ", "curl -s ", 1), server))
+    assert mms["errors"] == [] and mms["results"][0]["status"] == "QUEUED"
+
+
+def test_verbatim_commands_succeed(server: str) -> None:
+    """The commands exactly as published (no flags added) exit 0 with a 2xx."""
+    for name, command in DOCS_CURL.items():
+        out = run_shell(command + ' -o /dev/null -w "%{http_code}"', server)
+        assert out.startswith("2"), (name, out)
+
+
+def test_error_examples_over_http(server: str) -> None:
+    base = server
+    auth = {"Authorization": "Bearer rc_token_example"}
+    body = {
+        "sendFrom": "num_abc123",
+        "to": ["+15551234567"],
+        "messageType": "SMS",
+        "text": "Different text",
+        "externalReference": "order_789",
+    }
+    conflict = httpx.post(
+        f"{base}/api/core/messages/send",
+        json=body,
+        headers={**auth, "Idempotency-Key": "idem_order_789"},
+    )
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "CONFLICT"
+    no_key = httpx.post(f"{base}/api/core/messages/send", json=body, headers=auth)
+    assert no_key.status_code == 400
+    assert no_key.json()["error"] == {
+        "code": "INVALID_REQUEST",
+        "message": "Idempotency-Key header is required",
+        "details": {},
+    }
+    assert no_key.json()["requestId"] == no_key.headers["x-request-id"]
+    search = httpx.post(
+        f"{base}/api/core/numbers/search",
+        json={"npa": "555", "city": "Austin", "state": "TX"},
+        headers=auth,
+    )
+    assert search.status_code == 200 and search.json()["providerResultCount"] >= 1
+    update = httpx.patch(
+        f"{base}/api/core/numbers/num_abc123", json={"mmsEnabled": False}, headers=auth
+    )
+    assert update.status_code == 200 and update.json()["mmsEnabled"] is False
+
+
+def quickstart_blocks() -> list[str]:
+    text = (ROOT / "docs" / "quickstart.md").read_text()
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def test_quickstart_runs_as_written(server: str) -> None:
+    blocks = quickstart_blocks()
+    assert len(blocks) >= 5
+    for block in blocks:
+        if "make demo" in block:
+            continue  # the server under test is what `make demo` starts
+        run_shell("set -euo pipefail\n" + block, server)

@@ -1,0 +1,158 @@
+"""Property tests for the validators that face the network."""
+
+from __future__ import annotations
+
+import base64
+import string
+
+import phonenumbers
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from redcloud.auth import token_request
+from redcloud.errors import CoreError, OAuthError
+from redcloud.messages import idempotency, recipients
+from redcloud.webhooks.urls import WebhookUrlError, check_webhook_url
+
+nanp = st.from_regex(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}", fullmatch=True)
+
+
+@given(nanp)
+def test_every_nanp_shaped_number_is_accepted_unchanged(number: str) -> None:
+    assert recipients.normalize(number) == number
+
+
+def test_canonical_example_is_possible_but_not_valid() -> None:
+    parsed = phonenumbers.parse("+15551234567")
+    assert not phonenumbers.is_valid_number(parsed)
+    assert recipients.normalize("+15551234567") == "+15551234567"
+    rejection = recipients.normalize("+15551234567", strict=True)
+    assert isinstance(rejection, recipients.Rejection)
+
+
+@given(st.text(max_size=30))
+@example("+")
+@example("15551234567")
+@example("+0123456789")
+@example(" +15551234567")
+@example("+1 555 123 4567")
+def test_normalize_never_raises_and_accepts_only_e164(raw: str) -> None:
+    outcome = recipients.normalize(raw)
+    if isinstance(outcome, str):
+        assert recipients.E164.match(outcome)
+        assert recipients.E164.match(raw)
+    else:
+        assert outcome.code == recipients.INVALID_RECIPIENT
+        assert outcome.to == raw
+
+
+@given(st.lists(st.sampled_from(["+15551234567", "+15005550006", "bad", "+44"]), max_size=8))
+def test_screen_accepts_each_number_once_and_accounts_for_every_entry(raw: list[str]) -> None:
+    accepted, rejected = recipients.screen(raw)
+    assert len(accepted) == len(set(accepted))
+    assert len(accepted) + len(rejected) == len(raw)
+
+
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=255
+    )
+)
+def test_printable_ascii_keys_are_accepted(key: str) -> None:
+    assert idempotency.check_key(key) == key
+
+
+@given(st.text(min_size=1, max_size=300))
+def test_key_check_accepts_or_raises_invalid_request(key: str) -> None:
+    try:
+        assert idempotency.check_key(key) == key
+    except CoreError as exc:
+        assert exc.status == 400
+        assert len(key) > 255 or any(not (0x20 <= ord(c) <= 0x7E) for c in key)
+
+
+@given(
+    st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=4),
+    st.randoms(),
+)
+def test_fingerprint_ignores_key_order(payload: dict[str, object], rnd: object) -> None:
+    items = list(payload.items())
+    rnd.shuffle(items)  # type: ignore[attr-defined]
+    assert idempotency.request_fingerprint(payload) == idempotency.request_fingerprint(dict(items))
+
+
+@given(
+    st.sampled_from(["application/x-www-form-urlencoded", "application/json", "text/plain", ""]),
+    st.binary(max_size=200),
+)
+def test_token_body_parser_only_ever_raises_oauth_errors(content_type: str, body: bytes) -> None:
+    try:
+        fields = token_request._body_fields(content_type, body)
+    except OAuthError as exc:
+        assert exc.status == 400 and exc.error == "invalid_request"
+    else:
+        assert all(isinstance(v, str) for v in fields.values())
+
+
+@given(
+    st.text(max_size=60)
+    | st.binary(max_size=60).map(lambda b: "Basic " + base64.b64encode(b).decode())
+)
+def test_basic_header_parser_only_ever_raises_oauth_errors(header: str) -> None:
+    try:
+        parsed = token_request._basic_credentials(header)
+    except OAuthError as exc:
+        assert exc.status == 400
+    else:
+        assert parsed is not None and all(parsed)
+
+
+def test_basic_credentials_are_form_decoded() -> None:
+    raw = base64.b64encode(b"my%3Aclient:p%40ss+word").decode()
+    assert token_request._basic_credentials(f"Basic {raw}") == ("my:client", "p@ss word")
+
+
+@given(st.text(alphabet=string.printable, max_size=80))
+def test_webhook_url_check_never_crashes(url: str) -> None:
+    try:
+        assert check_webhook_url(url, allow_http=False, allow_private=False) == url
+    except WebhookUrlError:
+        pass
+    else:
+        assert url.lower().startswith("https://")
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://example.com/hook", True),
+        ("https://example.com:8443/a?b=c", True),
+        ("http://example.com/hook", False),
+        ("https://user:pw@example.com/", False),
+        ("https://127.0.0.1/", False),
+        ("https://0.0.0.0/", False),
+        ("https://[::ffff:127.0.0.1]/", False),
+        ("https://192.168.1.10/", False),
+        ("https://app.localhost/", False),
+        ("example.com/hook", False),
+        ("https:///nohost", False),
+    ],
+)
+def test_webhook_url_rules(url: str, ok: bool) -> None:
+    if ok:
+        assert check_webhook_url(url, allow_http=False, allow_private=False) == url
+    else:
+        with pytest.raises(WebhookUrlError):
+            check_webhook_url(url, allow_http=False, allow_private=False)
+
+
+@pytest.mark.parametrize("digits", ["\u0665\u0665\u0665", "\uff15\uff15\uff15"])
+def test_non_ascii_digits_are_not_digits(digits: str) -> None:
+    from pydantic import ValidationError
+
+    from redcloud.numbers.schemas import SearchRequest
+
+    assert isinstance(recipients.normalize(f"+1512{digits}1234"), recipients.Rejection)
+    with pytest.raises(ValidationError):
+        SearchRequest(npa=digits)
