@@ -1,0 +1,42 @@
+# Every task has a target. The first run creates .venv and installs into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REDCLOUD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export REDCLOUD_TEST_POSTGRES_URL
+
+.PHONY: demo test lint typecheck format unit serve clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: run the platform at http://127.0.0.1:8080 on SQLite with the demo data set
+demo: $(STAMP)
+	$(BIN)/redcloud serve --demo --host 127.0.0.1 --port 8080
+
+## test: lint, types, and the whole suite on SQLite and PostgreSQL
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+unit: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+serve: $(STAMP)
+	$(BIN)/redcloud serve
+
+clean:
+	rm -rf $(VENV) .redcloud .pytest_cache .mypy_cache .ruff_cache
