@@ -32,7 +32,8 @@ def assert_oauth_error(
     body = response.json()
     assert set(body) == {"error", "error_description"}
     assert body["error"] == error
-    assert isinstance(body["error_description"], str) and body["error_description"]
+    assert isinstance(body["error_description"], str)
+    assert body["error_description"]
     if description is not None:
         assert body["error_description"] == description
     assert response.headers["cache-control"] == "no-store"
@@ -199,7 +200,8 @@ async def test_configured_ttl(app_with: AppWith, db: Database, demo: None) -> No
     assert response.json()["expires_in"] == 120
     async with db.session() as session:
         row = await session.scalar(select(AccessToken).where(AccessToken.is_static.is_(False)))
-    assert row is not None and row.expires_at is not None
+    assert row is not None
+    assert row.expires_at is not None
     lifetime = (row.expires_at - row.created_at).total_seconds()
     assert 119 <= lifetime <= 121
 

@@ -22,8 +22,9 @@ def cli(db: Database, database_url: str, data_dir: Path) -> Any:
     runner = CliRunner()
     env = {"REDCLOUD_DATABASE_URL": database_url, "REDCLOUD_DATA_DIR": str(data_dir)}
 
-    def invoke(*args: str, ok: bool = True) -> Any:
-        result = runner.invoke(app, list(args), env=env)
+    async def invoke(*args: str, ok: bool = True) -> Any:
+        # The CLI runs its own event loop (asyncio.run), so it gets a thread of its own.
+        result = await asyncio.to_thread(runner.invoke, app, list(args), env=env)
         if ok:
             assert result.exit_code == 0, result.output
         return result
@@ -35,23 +36,26 @@ def as_json(result: Any) -> Any:
     return json.loads(result.stdout)
 
 
-def test_provisioning_flow_gives_a_client_that_can_authenticate(
+async def test_provisioning_flow_gives_a_client_that_can_authenticate(
     cli: Any, api: httpx.AsyncClient
 ) -> None:
-    account = as_json(cli("accounts", "create", "Acme Corp", "--json"))
-    assert account["status"] == "ACTIVE" and account["accountId"].startswith("acc_")
+    account = as_json(await cli("accounts", "create", "Acme Corp", "--json"))
+    assert account["status"] == "ACTIVE"
+    assert account["accountId"].startswith("acc_")
     client = as_json(
-        cli("clients", "create", "--account", account["accountId"], "--name", "Acme", "--json")
+        await cli(
+            "clients", "create", "--account", account["accountId"], "--name", "Acme", "--json"
+        )
     )
     secret = client["clientSecret"]
     assert secret.startswith("rc_secret_")
     assert client["capabilities"] == "numbers:read numbers:search numbers:update"
 
-    shown = cli("clients", "show", client["clientId"])
+    shown = await cli("clients", "show", client["clientId"])
     assert secret not in shown.stdout  # the secret is printed once, at creation only
 
     number = as_json(
-        cli(
+        await cli(
             "numbers",
             "assign",
             "+15125550100",
@@ -62,38 +66,39 @@ def test_provisioning_flow_gives_a_client_that_can_authenticate(
             "--json",
         )
     )
-    assert number["status"] == "ACTIVE" and number["campaignRegId"] == "CAMP42"
+    assert number["status"] == "ACTIVE"
+    assert number["campaignRegId"] == "CAMP42"
 
-    async def check() -> None:
-        token = await api.post(
-            "/api/auth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client["clientId"],
-                "client_secret": secret,
-            },
-        )
-        assert token.status_code == 200
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        numbers = (await api.get("/api/core/numbers", headers=headers)).json()["numbers"]
-        assert [n["e164"] for n in numbers] == ["+15125550100"]
-
-    asyncio.run(check())
+    token = await api.post(
+        "/api/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["clientId"],
+            "client_secret": secret,
+        },
+    )
+    assert token.status_code == 200
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    numbers = (await api.get("/api/core/numbers", headers=headers)).json()["numbers"]
+    assert [n["e164"] for n in numbers] == ["+15125550100"]
 
 
-def test_client_settings_commands(cli: Any, db: Database, data_dir: Path) -> None:
-    account = as_json(cli("accounts", "create", "Beta", "--json"))["accountId"]
+async def test_client_settings_commands(cli: Any, db: Database, data_dir: Path) -> None:
+    account = as_json(await cli("accounts", "create", "Beta", "--json"))["accountId"]
     client_id = as_json(
-        cli("clients", "create", "--account", account, "--name", "Beta app", "--json")
+        await cli("clients", "create", "--account", account, "--name", "Beta app", "--json")
     )["clientId"]
 
-    caps = as_json(cli("clients", "capabilities", client_id, "--set", "numbers:read", "--json"))
+    caps = as_json(
+        await cli("clients", "capabilities", client_id, "--set", "numbers:read", "--json")
+    )
     assert caps["capabilities"] == "numbers:read"
-    bad = cli("clients", "capabilities", client_id, "--set", "messages:fly", ok=False)
-    assert bad.exit_code == 1 and "Unknown capabilities" in bad.output
+    bad = await cli("clients", "capabilities", client_id, "--set", "messages:fly", ok=False)
+    assert bad.exit_code == 1
+    assert "Unknown capabilities" in bad.output
 
     hooks = as_json(
-        cli(
+        await cli(
             "clients",
             "webhooks",
             client_id,
@@ -105,79 +110,92 @@ def test_client_settings_commands(cli: Any, db: Database, data_dir: Path) -> Non
         )
     )
     assert hooks["inboundWebhookUrl"] == "https://hooks.example.com/in"
-    refused = cli("clients", "webhooks", client_id, "--inbound", "http://127.0.0.1/x", ok=False)
-    assert refused.exit_code == 1 and "https" in refused.output
+    refused = await cli(
+        "clients", "webhooks", client_id, "--inbound", "http://127.0.0.1/x", ok=False
+    )
+    assert refused.exit_code == 1
+    assert "https" in refused.output
 
-    signing = as_json(cli("clients", "signing-secret", client_id, "--json"))
+    signing = as_json(await cli("clients", "signing-secret", client_id, "--json"))
     assert signing["signingSecret"].startswith("rc_whsec_")
-    rotated = as_json(cli("clients", "signing-secret", client_id, "--json"))["signingSecret"]
+    rotated = as_json(await cli("clients", "signing-secret", client_id, "--json"))["signingSecret"]
     assert rotated != signing["signingSecret"]
 
-    async def stored() -> tuple[bytes | None, str]:
-        async with db.session() as session:
-            client = await session.get(ApiClient, client_id)
-            assert client is not None
-            return client.webhook_secret_encrypted, client.secret_hash
-
-    encrypted, secret_hash = asyncio.run(stored())
-    assert encrypted is not None and rotated.encode() not in encrypted
+    async with db.session() as session:
+        client = await session.get(ApiClient, client_id)
+        assert client is not None
+        encrypted, secret_hash = client.webhook_secret_encrypted, client.secret_hash
+    assert encrypted is not None
+    assert rotated.encode() not in encrypted
     assert SecretBox.from_settings(None, data_dir).decrypt(encrypted) == rotated
     assert secret_hash.startswith("scrypt$")
 
-    new_secret = as_json(cli("clients", "rotate-secret", client_id, "--json"))["clientSecret"]
+    new_secret = as_json(await cli("clients", "rotate-secret", client_id, "--json"))["clientSecret"]
     assert new_secret.startswith("rc_secret_")
-    assert as_json(cli("clients", "set-status", client_id, "inactive", "--json"))["status"] == (
-        "INACTIVE"
-    )
-    assert as_json(cli("accounts", "deactivate", account, "--json"))["status"] == "INACTIVE"
-    listed = as_json(cli("clients", "list", "--account", account, "--json"))
+    assert as_json(await cli("clients", "set-status", client_id, "inactive", "--json"))[
+        "status"
+    ] == ("INACTIVE")
+    assert as_json(await cli("accounts", "deactivate", account, "--json"))["status"] == "INACTIVE"
+    listed = as_json(await cli("clients", "list", "--account", account, "--json"))
     assert [c["clientId"] for c in listed] == [client_id]
-    table = cli("clients", "list").stdout
-    assert client_id in table and "Beta app" in table
+    table = (await cli("clients", "list")).stdout
+    assert client_id in table
+    assert "Beta app" in table
 
 
-def test_number_commands(cli: Any) -> None:
-    account = as_json(cli("accounts", "create", "Gamma", "--json"))["accountId"]
-    first = as_json(cli("clients", "create", "--account", account, "--name", "a", "--json"))
-    second = as_json(cli("clients", "create", "--account", account, "--name", "b", "--json"))
+async def test_number_commands(cli: Any) -> None:
+    account = as_json(await cli("accounts", "create", "Gamma", "--json"))["accountId"]
+    first = as_json(await cli("clients", "create", "--account", account, "--name", "a", "--json"))
+    second = as_json(await cli("clients", "create", "--account", account, "--name", "b", "--json"))
     number = as_json(
-        cli("numbers", "assign", "+12125550123", "--client", first["clientId"], "--json")
+        await cli("numbers", "assign", "+12125550123", "--client", first["clientId"], "--json")
     )
-    taken = cli("numbers", "assign", "+12125550123", "--client", second["clientId"], ok=False)
-    assert taken.exit_code == 1 and "release it first" in taken.output
-    assert cli("numbers", "assign", "12345", "--client", first["clientId"], ok=False).exit_code == 1
-    campaign = as_json(cli("numbers", "set-campaign", number["numberId"], "C1", "--json"))
+    taken = await cli("numbers", "assign", "+12125550123", "--client", second["clientId"], ok=False)
+    assert taken.exit_code == 1
+    assert "release it first" in taken.output
+    assert (
+        await cli("numbers", "assign", "12345", "--client", first["clientId"], ok=False)
+    ).exit_code == 1
+    campaign = as_json(await cli("numbers", "set-campaign", number["numberId"], "C1", "--json"))
     assert campaign["campaignRegId"] == "C1"
-    cleared = as_json(cli("numbers", "set-campaign", number["numberId"], "--clear", "--json"))
+    cleared = as_json(await cli("numbers", "set-campaign", number["numberId"], "--clear", "--json"))
     assert cleared["campaignRegId"] is None
-    released = as_json(cli("numbers", "release", number["numberId"], "--json"))
-    assert released["status"] == "RELEASED" and released["clientId"] is None
+    released = as_json(await cli("numbers", "release", number["numberId"], "--json"))
+    assert released["status"] == "RELEASED"
+    assert released["clientId"] is None
     again = as_json(
-        cli("numbers", "assign", "+12125550123", "--client", second["clientId"], "--json")
+        await cli("numbers", "assign", "+12125550123", "--client", second["clientId"], "--json")
     )
-    assert again["numberId"] == number["numberId"] and again["clientId"] == second["clientId"]
-    assert len(as_json(cli("numbers", "list", "--json"))) == 1
+    assert again["numberId"] == number["numberId"]
+    assert again["clientId"] == second["clientId"]
+    assert len(as_json(await cli("numbers", "list", "--json"))) == 1
 
 
-def test_inventory_import_and_demo_seed(cli: Any, tmp_path: Path) -> None:
-    imported = as_json(cli("numbers", "import-inventory", "--state", "RI", "--json"))
-    assert imported["blocks"] > 10 and imported["zipCodes"] > 10
+async def test_inventory_import_and_demo_seed(cli: Any, tmp_path: Path) -> None:
+    imported = as_json(await cli("numbers", "import-inventory", "--state", "RI", "--json"))
+    assert imported["blocks"] > 10
+    assert imported["zipCodes"] > 10
     csv_file = tmp_path / "inv.csv"
     csv_file.write_text("npa,nxx,city,state,rate_center\n720,555,Denver,CO,DENVER\n")
-    assert as_json(cli("numbers", "import-inventory", "--file", str(csv_file), "--json")) == {
+    assert as_json(await cli("numbers", "import-inventory", "--file", str(csv_file), "--json")) == {
         "blocks": 1,
         "zipCodes": 0,
     }
-    missing = cli("numbers", "import-inventory", "--file", str(tmp_path / "nope.csv"), ok=False)
+    missing = await cli(
+        "numbers", "import-inventory", "--file", str(tmp_path / "nope.csv"), ok=False
+    )
     assert missing.exit_code == 1
-    seeded = cli("demo", "seed", "--no-inventory")
+    seeded = await cli("demo", "seed", "--no-inventory")
     assert "rc_test_client_123" in seeded.stdout
-    assert as_json(cli("clients", "show", "rc_test_client_123", "--json"))["signingSecret"] == "set"
-    purged = as_json(cli("db", "purge", "--json"))
+    assert (
+        as_json(await cli("clients", "show", "rc_test_client_123", "--json"))["signingSecret"]
+        == "set"
+    )
+    purged = as_json(await cli("db", "purge", "--json"))
     assert set(purged) == {"idempotencyRecords", "accessTokens"}
 
 
-def test_errors_say_what_to_do_next(cli: Any) -> None:
-    result = cli("clients", "show", "rc_missing", ok=False)
+async def test_errors_say_what_to_do_next(cli: Any) -> None:
+    result = await cli("clients", "show", "rc_missing", ok=False)
     assert result.exit_code == 1
     assert "redcloud clients list" in result.output

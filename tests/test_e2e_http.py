@@ -135,7 +135,8 @@ def run_shell(command: str, base: str) -> str:
 
 def test_public_docs_curl_sequence_returns_the_documented_bodies(server: str) -> None:
     token = json.loads(run_shell("curl -s " + DOCS_CURL["token_basic"][5:], server))
-    assert token["token_type"] == "bearer" and token["expires_in"] == 3600
+    assert token["token_type"] == "bearer"
+    assert token["expires_in"] == 3600
     assert token["access_token"].startswith("rc_token_")
 
     whoami = json.loads(run_shell(DOCS_CURL["whoami"].replace("curl ", "curl -s ", 1), server))
@@ -171,7 +172,8 @@ def test_public_docs_curl_sequence_returns_the_documented_bodies(server: str) ->
         sent = json.loads(run_shell(DOCS_CURL["send"].replace("curl ", "curl -s ", 1), server))
         assert sent == documented_send
     mms = json.loads(run_shell(DOCS_CURL["mms"].replace("curl ", "curl -s ", 1), server))
-    assert mms["errors"] == [] and mms["results"][0]["status"] == "QUEUED"
+    assert mms["errors"] == []
+    assert mms["results"][0]["status"] == "QUEUED"
 
 
 def test_verbatim_commands_succeed(server: str) -> None:
@@ -211,11 +213,13 @@ def test_error_examples_over_http(server: str) -> None:
         json={"npa": "555", "city": "Austin", "state": "TX"},
         headers=auth,
     )
-    assert search.status_code == 200 and search.json()["providerResultCount"] >= 1
+    assert search.status_code == 200
+    assert search.json()["providerResultCount"] >= 1
     update = httpx.patch(
         f"{base}/api/core/numbers/num_abc123", json={"mmsEnabled": False}, headers=auth
     )
-    assert update.status_code == 200 and update.json()["mmsEnabled"] is False
+    assert update.status_code == 200
+    assert update.json()["mmsEnabled"] is False
 
 
 def quickstart_blocks() -> list[str]:

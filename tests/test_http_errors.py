@@ -17,7 +17,8 @@ async def test_every_response_carries_a_fresh_request_id(
     ok = await api.get("/api/core/whoami", headers={**auth, "X-Request-Id": "caller-chosen"})
     assert ok.status_code == 200
     rid = ok.headers["x-request-id"]
-    assert rid.startswith("req_") and rid != "caller-chosen"
+    assert rid.startswith("req_")
+    assert rid != "caller-chosen"
     again = await api.get("/api/core/whoami", headers=auth)
     assert again.headers["x-request-id"] != rid
 

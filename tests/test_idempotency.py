@@ -84,7 +84,8 @@ async def test_replay_survives_later_number_changes(
     first = await send(api, auth, send_body("num_abc123"), key="stable")
     await api.patch("/api/core/numbers/num_abc123", headers=auth, json={"smsEnabled": False})
     again = await send(api, auth, send_body("num_abc123"), key="stable")
-    assert again.status_code == 202 and again.json() == first.json()
+    assert again.status_code == 202
+    assert again.json() == first.json()
     fresh = await send(api, auth, send_body("num_abc123"), key="fresh")
     assert_core_error(fresh, 400, "INVALID_REQUEST")
 

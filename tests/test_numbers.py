@@ -89,7 +89,8 @@ async def test_patch_updates_given_fields_only_and_null_clears(
         "webhookInboundOverride": None,
     }
     listed = (await api.get("/api/core/numbers", headers=auth)).json()["numbers"][0]
-    assert listed["smsEnabled"] is False and listed["campaignRegId"] is None
+    assert listed["smsEnabled"] is False
+    assert listed["campaignRegId"] is None
 
 
 async def test_patch_response_spelling_is_refused_with_a_pointer(
