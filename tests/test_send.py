@@ -54,7 +54,7 @@ async def test_send_queues_one_message_per_recipient_with_event_and_job(
     assert {k: after[k] - before[k] for k in after} == {
         "messages": 2,
         "message_events": 2,
-        "jobs": 2,
+        "jobs": 4,  # per message: provider.submit, and webhook.deliver for its queued event
         "idempotency_records": 1,
     }
     ids = [r["messageId"] for r in payload["results"]]
@@ -68,8 +68,10 @@ async def test_send_queues_one_message_per_recipient_with_event_and_job(
         jobs = list(await session.scalars(select(Job)))
     assert {m.status for m in messages.values()} == {"queued"}
     assert {m.send_from for m in messages.values()} == {"+15551234567"}
-    assert {j.kind for j in jobs} == {"provider.submit"}
-    assert {j.payload["messageId"] for j in jobs} == set(ids)
+    submits = [j for j in jobs if j.kind == "provider.submit"]
+    deliveries = [j for j in jobs if j.kind == "webhook.deliver"]
+    assert {j.payload["messageId"] for j in submits} == set(ids)
+    assert {j.payload["eventId"] for j in deliveries} == {e.id for e in events}
     for event in events:
         assert event.sequence == 1
         assert event.payload == {

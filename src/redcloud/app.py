@@ -21,12 +21,18 @@ from redcloud.messages.routes import router as messages_router
 from redcloud.middleware import RequestContextMiddleware
 from redcloud.numbers.inventory import EmbeddedInventory, InventorySource
 from redcloud.numbers.routes import router as numbers_router
+from redcloud.pipeline import Pipeline
+from redcloud.providers.routes import router as sandbox_router
 
 TAGS = [
     {"name": "Authentication", "description": "OAuth token issuance for CORE API access."},
     {
         "name": "CORE",
         "description": "Authenticated routes for identity, numbers, and outbound messaging.",
+    },
+    {
+        "name": "Sandbox",
+        "description": "The sandbox carrier: simulate inbound traffic, inspect what it received.",
     },
 ]
 
@@ -37,24 +43,27 @@ def create_app(
     database: Database | None = None,
     inventory: InventorySource | None = None,
     run_maintenance: bool = True,
+    run_workers: bool = False,
 ) -> FastAPI:
-    """The CORE API application. A given `database` is used as is and left open at shutdown."""
+    """The CORE API application. A given `database` is used as is and left open at shutdown.
+
+    With `run_workers` the pipeline (a worker and housekeeping) runs in this process, which
+    also takes over the purge; otherwise `run_maintenance` runs the purge alone.
+    """
     owns_db = database is None
     db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = []
-        if run_maintenance:
-            tasks.append(asyncio.create_task(purge_forever(db, settings.purge_interval_seconds)))
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        async with contextlib.AsyncExitStack() as stack:
             if owns_db:
-                await db.dispose()
+                stack.push_async_callback(db.dispose)
+            if run_workers:
+                await stack.enter_async_context(Pipeline.build(db, settings).running())
+            elif run_maintenance:
+                purge = asyncio.create_task(purge_forever(db, settings.purge_interval_seconds))
+                stack.callback(purge.cancel)
+            yield
 
     app = FastAPI(
         title="Red Cloud CORE API",
@@ -74,6 +83,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(numbers_router)
     app.include_router(messages_router)
+    app.include_router(sandbox_router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:

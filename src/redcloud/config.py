@@ -44,6 +44,27 @@ class Settings(BaseSettings):
     purge_interval_seconds: int = Field(default=3600, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
+    provider: str = Field(default="sandbox", pattern="^sandbox$", description="Carrier adapter.")
+    sandbox_delivery_delay: float = Field(
+        default=1.0, ge=0, description="Seconds from submit to the sandbox's delivery report."
+    )
+    sandbox_submit_latency: float = Field(
+        default=0.02, ge=0, description="Seconds the sandbox carrier takes to accept a submit."
+    )
+    delivery_report_timeout_seconds: int = Field(
+        default=14_400, ge=1, description="A sent message with no report by then fails."
+    )
+    webhook_retry_schedule: str = Field(
+        default="60,300,900,3600",
+        pattern=r"^\s*[0-9]+(\.[0-9]+)?(\s*,\s*[0-9]+(\.[0-9]+)?)*\s*$",
+        description="Seconds between webhook attempts; attempts = entries + 1.",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    worker_concurrency: int = Field(default=64, ge=1, description="Jobs run at once per worker.")
+    worker_poll_seconds: float = Field(default=1.0, gt=0, description="Longest idle wait.")
+    worker_lease_seconds: int = Field(
+        default=60, ge=5, description="A claimed job whose worker is silent this long runs again."
+    )
     log_level: str = "INFO"
     log_format: str = Field(default="console", pattern="^(console|json)$")
 
@@ -64,6 +85,11 @@ class Settings(BaseSettings):
     @property
     def webhooks_allow_private(self) -> bool:
         return self.allow_private_webhooks or self.demo
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        """Delays after each failed attempt; a failure past the last one is terminal."""
+        return [float(part) for part in self.webhook_retry_schedule.split(",") if part.strip()]
 
 
 def to_async_url(url: str) -> str:

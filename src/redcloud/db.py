@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, pool
+from sqlalchemy import DateTime, MetaData, event, pool, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -85,8 +86,17 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+JOBS_CHANNEL = "redcloud_jobs"
+JOBS_ENQUEUED = "jobs_enqueued"  # session.info flag set by redcloud.jobs.queue.enqueue
+
+
 class Database:
-    """Owns the engine and hands out sessions whose transaction it commits or rolls back."""
+    """Owns the engine and hands out sessions whose transaction it commits or rolls back.
+
+    A transaction that enqueued jobs wakes the workers when it commits: in this process
+    through `wakeups`, and on PostgreSQL in every process through NOTIFY (delivered by the
+    server only on commit).
+    """
 
     def __init__(self, url: str, *, pool_size: int = 10, null_pool: bool = False) -> None:
         self.url = to_async_url(url)
@@ -104,6 +114,7 @@ class Database:
         self._write_engine = self.engine.execution_options(redcloud_write=True)
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
+        self.wakeups: set[asyncio.Event] = set()
 
     @property
     def dialect(self) -> str:
@@ -116,10 +127,16 @@ class Database:
         async with factory() as session:
             try:
                 yield session
+                enqueued = session.info.pop(JOBS_ENQUEUED, False)
+                if enqueued and not self.is_sqlite:
+                    await session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+        if enqueued:
+            for wakeup in self.wakeups:
+                wakeup.set()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -13,7 +13,7 @@ from redcloud.auth.service import CAPABILITIES
 from redcloud.db import utcnow
 from redcloud.messages.events import outbound_event
 from redcloud.messages.idempotency import request_fingerprint
-from redcloud.messages.models import DELIVERED, IdempotencyRecord, Message
+from redcloud.messages.models import DELIVERED, WEBHOOK_DELIVERED, IdempotencyRecord, Message
 from redcloud.numbers.inventory import Block, import_blocks, rate_center_for
 from redcloud.numbers.models import InventoryZipCode, Number
 
@@ -115,7 +115,9 @@ async def _seed_canonical_send(session: AsyncSession) -> None:
         await session.flush()
         for sequence, status in enumerate(("queued", "sent", "delivered"), start=1):
             at = DELIVERED_AT_MS - (3 - sequence) * 1000
-            session.add(outbound_event(message, status, sequence, occurred_at_ms=at))
+            event = outbound_event(message, status, sequence, occurred_at_ms=at)
+            event.delivery_status = WEBHOOK_DELIVERED  # history: its webhooks went out then
+            session.add(event)
     body = {
         "results": [{"to": NUMBER_E164, "messageId": MESSAGE_ID, "status": "QUEUED"}],
         "errors": [],

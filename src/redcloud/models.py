@@ -3,8 +3,10 @@
 from redcloud.auth.models import AccessToken, Account, ApiClient
 from redcloud.db import Base
 from redcloud.jobs.models import Job
-from redcloud.messages.models import IdempotencyRecord, Message, MessageEvent
+from redcloud.messages.models import IdempotencyRecord, Message, MessageEvent, UnroutedInbound
 from redcloud.numbers.models import InventoryBlock, InventoryZipCode, Number
+from redcloud.providers.models import SandboxSubmission
+from redcloud.webhooks.models import WebhookAttempt
 
 __all__ = [
     "AccessToken",
@@ -18,4 +20,7 @@ __all__ = [
     "Message",
     "MessageEvent",
     "Number",
+    "SandboxSubmission",
+    "UnroutedInbound",
+    "WebhookAttempt",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import typer
 import uvicorn
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 
 from redcloud import __version__
 from redcloud.auth.security import SecretBox
-from redcloud.cli import accounts, clients, numbers
+from redcloud.cli import accounts, clients, messages, numbers, sandbox, webhooks
 from redcloud.cli.common import emit_one, out, settings
 from redcloud.config import Settings
 from redcloud.db import Database
@@ -27,6 +28,9 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(clients.app, name="clients")
 app.add_typer(numbers.app, name="numbers")
 app.add_typer(demo_app, name="demo")
+app.add_typer(messages.app, name="messages")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(sandbox.app, name="sandbox")
 
 
 @app.command()
@@ -80,8 +84,11 @@ def serve(
     migrate: bool | None = typer.Option(
         None, "--migrate/--no-migrate", help="Apply migrations first (default: on for SQLite)."
     ),
+    workers: bool = typer.Option(
+        True, "--workers/--no-workers", help="Run the pipeline's workers in this process."
+    ),
 ) -> None:
-    """Run the CORE API."""
+    """Run the CORE API (and, unless --no-workers, the message pipeline)."""
     from redcloud.app import create_app
 
     config = settings()
@@ -102,7 +109,7 @@ def serve(
         )
     out.print(f"Red Cloud CORE API on http://{config.host}:{config.port}")
     uvicorn.run(
-        create_app(config),
+        create_app(config, run_workers=workers),
         host=config.host,
         port=config.port,
         loop="uvloop",
@@ -110,6 +117,33 @@ def serve(
         log_level=config.log_level.lower(),
         access_log=False,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run the message pipeline alone: submit, delivery reports, webhooks, housekeeping.
+
+    Stops on SIGTERM or Ctrl-C, finishing in-flight jobs (or handing them back).
+    """
+    from redcloud.pipeline import Pipeline
+
+    config = settings()
+    configure_logging(config.log_level, config.log_format)
+
+    async def _main() -> None:
+        db = Database(config.resolved_database_url, pool_size=config.db_pool_size)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            async with Pipeline.build(db, config).running():
+                out.print("Red Cloud worker running (Ctrl-C to stop)")
+                await stop.wait()
+        finally:
+            await db.dispose()
+
+    asyncio.run(_main())
 
 
 async def _upgrade(config: Settings) -> None:

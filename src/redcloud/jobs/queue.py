@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcloud.db import utcnow
+from redcloud.db import JOBS_ENQUEUED, utcnow
 from redcloud.jobs.models import Job
 
 PROVIDER_SUBMIT = "provider.submit"
+WEBHOOK_DELIVER = "webhook.deliver"
+SANDBOX_REPORT = "sandbox.report"
 
 
 def enqueue(
@@ -19,4 +21,5 @@ def enqueue(
     """Add a job to the session's transaction; it is visible to workers only once committed."""
     job = Job(kind=kind, payload=payload, run_at=run_at or utcnow())
     session.add(job)
+    session.info[JOBS_ENQUEUED] = True
     return job

@@ -14,6 +14,13 @@ QUEUED = "queued"
 SENT = "sent"
 DELIVERED = "delivered"
 FAILED = "failed"
+RECEIVED = "received"  # an inbound message, delivered to us
+
+# What became of an event's webhook.
+PENDING = "pending"
+WEBHOOK_DELIVERED = "delivered"
+WEBHOOK_FAILED = "failed"
+NO_DESTINATION = "no_destination"
 
 
 class Message(Base):
@@ -41,6 +48,7 @@ class Message(Base):
         Index("ix_messages_client_created", "api_client_id", "created_at"),
         Index("ix_messages_client_external_reference", "api_client_id", "external_reference"),
         Index("ix_messages_provider_message_ref", "provider_message_ref"),
+        Index("ix_messages_status_updated", "status", "updated_at"),
     )
 
 
@@ -56,8 +64,19 @@ class MessageEvent(Base):
     event_type: Mapped[str] = mapped_column(String(32))
     occurred_at_ms: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    delivery_status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("message_id", "sequence"),)
+    __table_args__ = (
+        UniqueConstraint("message_id", "sequence"),
+        Index(
+            "ix_message_events_client_delivery",
+            "api_client_id",
+            "delivery_status",
+            "occurred_at_ms",
+        ),
+    )
 
 
 class IdempotencyRecord(Base):
@@ -74,3 +93,17 @@ class IdempotencyRecord(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_idempotency_records_expires_at", "expires_at"),)
+
+
+class UnroutedInbound(Base):
+    """An inbound message to a number nobody owns: kept for the operator, never dropped."""
+
+    __tablename__ = "unrouted_inbound"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    from_e164: Mapped[str] = mapped_column(String(16))
+    to_e164: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    media: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

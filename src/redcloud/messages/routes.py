@@ -1,15 +1,22 @@
-"""POST /api/core/messages/send."""
+"""POST /api/core/messages/send, and reading messages back (an extension of the contract)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from redcloud.deps import AppDatabase, AppSettings, CurrentClient
-from redcloud.messages import idempotency, service
-from redcloud.messages.schemas import SendRequest, SendResponse
+from redcloud.deps import AppDatabase, AppSettings, CurrentClient, ReadSession
+from redcloud.messages import idempotency, queries, service
+from redcloud.messages.schemas import (
+    MessageDetail,
+    MessagePage,
+    MessageStatus,
+    SendRequest,
+    SendResponse,
+)
 from redcloud.schemas import core_errors
 
 router = APIRouter(prefix="/api/core/messages", tags=["CORE"])
@@ -72,3 +79,54 @@ async def send_message(
         outcome = await service.send(session, client, key, body, settings)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+@router.get(
+    "",
+    summary="List messages (newest first, filtered, cursor-paginated)",
+    description="An extension of the CORE contract: look up messages by externalReference, "
+    "status or creation time. Follow `nextCursor` until it is null.",
+    response_model=MessagePage,
+    responses=core_errors(),
+)
+async def list_messages(
+    client: CurrentClient,
+    session: ReadSession,
+    externalReference: Annotated[str | None, Query(max_length=255)] = None,  # noqa: N803
+    status: Annotated[MessageStatus | None, Query()] = None,
+    since: Annotated[dt.datetime | None, Query(description="Created at or after")] = None,
+    until: Annotated[dt.datetime | None, Query(description="Created before")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> dict[str, Any]:
+    return await queries.page(
+        session,
+        client.id,
+        external_reference=externalReference,
+        status=status,
+        since=_aware(since),
+        until=_aware(until),
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get(
+    "/{messageId}",
+    summary="Get one message with its lifecycle events and webhook attempts",
+    description="An extension of the CORE contract.",
+    response_model=MessageDetail,
+    responses=core_errors(404),
+)
+async def get_message(
+    client: CurrentClient,
+    session: ReadSession,
+    messageId: Annotated[str, Path(max_length=64, examples=["msg_abc123"])],  # noqa: N803
+) -> dict[str, Any]:
+    return await queries.detail(session, client.id, messageId)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,3 +66,60 @@ class RecipientError(BaseModel):
 class SendResponse(BaseModel):
     results: list[SendResult]
     errors: list[RecipientError]
+
+
+class MessageError(BaseModel):
+    code: str
+    message: str | None
+
+
+class LastAttempt(BaseModel):
+    at: str
+    url: str | None
+    statusCode: int | None
+    latencyMs: int | None
+    error: str | None
+
+
+class WebhookSummary(BaseModel):
+    status: Literal["pending", "delivered", "failed", "no_destination"]
+    attempts: int
+    deliveredAt: str | None
+    lastAttempt: LastAttempt | None
+
+
+class EventSummary(BaseModel):
+    eventId: str
+    eventType: str
+    sequence: int
+    occurredAt: int
+    webhook: WebhookSummary
+
+
+MessageStatus = Literal["queued", "sent", "delivered", "failed", "received"]
+
+
+class MessageSummary(BaseModel):
+    messageId: str
+    direction: Literal["outbound", "inbound"]
+    status: MessageStatus
+    messageType: Literal["SMS", "MMS"]
+    sendFrom: str
+    to: str
+    numberId: str
+    externalReference: str | None
+    providerMessageRef: str | None
+    error: MessageError | None
+    createdAt: str
+    updatedAt: str
+
+
+class MessageDetail(MessageSummary):
+    text: str | None
+    media: list[dict[str, Any]] | None
+    events: list[EventSummary]
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageSummary]
+    nextCursor: str | None

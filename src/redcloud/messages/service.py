@@ -13,7 +13,7 @@ from redcloud import ids
 from redcloud.auth.service import AuthenticatedClient
 from redcloud.config import Settings
 from redcloud.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from redcloud.jobs.queue import PROVIDER_SUBMIT, enqueue
+from redcloud.jobs.queue import PROVIDER_SUBMIT, WEBHOOK_DELIVER, enqueue
 from redcloud.messages import idempotency, recipients
 from redcloud.messages.events import now_ms, outbound_event
 from redcloud.messages.models import QUEUED, Message
@@ -39,8 +39,9 @@ async def send(
     request: SendRequest,
     settings: Settings,
 ) -> SendOutcome:
-    """Accept a send: every accepted recipient becomes a message, its queued event and its
-    submit job, written with the idempotency record in the caller's transaction."""
+    """Accept a send: every accepted recipient becomes a message, its queued event (with the
+    event's webhook job) and its submit job, written with the idempotency record in the
+    caller's transaction."""
     check_content(request)
     fingerprint = idempotency.request_fingerprint(
         request.model_dump(mode="json", exclude_unset=True)
@@ -78,7 +79,9 @@ async def send(
             last_sequence=1,
         )
         session.add(message)
-        session.add(outbound_event(message, QUEUED, 1, occurred_at_ms=occurred))
+        event = outbound_event(message, QUEUED, 1, occurred_at_ms=occurred)
+        session.add(event)
+        enqueue(session, WEBHOOK_DELIVER, {"eventId": event.id})
         enqueue(session, PROVIDER_SUBMIT, {"messageId": message.id})
         results.append({"to": to, "messageId": message.id, "status": "QUEUED"})
 

@@ -1,0 +1,155 @@
+"""The worker: claim due jobs in batches, run them with bounded concurrency, retry by policy.
+
+A handler is an idempotent shell around plain functions: it checks state first, so running
+a job twice (after a crash, a lost lease) does no harm. It raises RetryLater to be run again
+after a delay; any other exception is a bug or an outage, retried with backoff until
+MAX_ATTEMPTS, then parked as failed for an operator to see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+
+import structlog
+
+from redcloud.db import Database, utcnow
+from redcloud.jobs import claim as q
+from redcloud.jobs.claim import ClaimedJob
+from redcloud.jobs.wakeup import PostgresListener
+
+log = structlog.get_logger("redcloud.worker")
+MAX_ATTEMPTS = 10
+Handler = Callable[[ClaimedJob], Awaitable[None]]
+
+
+class RetryLater(Exception):
+    """Run this job again after `delay` seconds (a planned retry, not an error)."""
+
+    def __init__(self, delay: float, reason: str = "") -> None:
+        super().__init__(reason)
+        self.delay = delay
+        self.reason = reason
+
+
+def backoff(attempts: int) -> float:
+    return float(min(2**attempts, 300))
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        handlers: Mapping[str, Handler],
+        *,
+        concurrency: int = 64,
+        poll_seconds: float = 1.0,
+        lease_seconds: float = 60.0,
+        name: str | None = None,
+    ) -> None:
+        self.db = db
+        self.handlers = dict(handlers)
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._kick = asyncio.Event()
+        self._running: dict[asyncio.Task[None], int] = {}
+        self.completed = 0
+
+    async def run(self, stop: asyncio.Event, grace_seconds: float = 30.0) -> None:
+        """Work until `stop` is set, then finish in-flight jobs (or hand them back)."""
+        self.db.wakeups.add(self._kick)
+        listener = PostgresListener(self.db.url, self._kick) if not self.db.is_sqlite else None
+        if listener:
+            await listener.start()
+        log.info("worker started", worker=self.name, concurrency=self.concurrency)
+        try:
+            while not stop.is_set():
+                try:
+                    claimed = await self._claim_some()
+                except Exception:
+                    log.exception("claim failed; retrying", worker=self.name)
+                    claimed = 0
+                if claimed and len(self._running) < self.concurrency:
+                    continue  # a full batch: more may be waiting
+                await self._idle(stop)
+        finally:
+            self.db.wakeups.discard(self._kick)
+            if listener:
+                await listener.stop()
+            await self._drain(grace_seconds)
+            log.info("worker stopped", worker=self.name, completed=self.completed)
+
+    async def _claim_some(self) -> int:
+        free = self.concurrency - len(self._running)
+        if free <= 0:
+            return 0
+        async with self.db.session(write=True) as session:
+            jobs = await q.claim(session, self.name, free, self.lease_seconds)
+        for job in jobs:
+            task = asyncio.create_task(self._execute(job))
+            self._running[task] = job.id
+            task.add_done_callback(self._done)
+        return len(jobs)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
+        self._kick.set()
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        timeout = self.poll_seconds
+        if len(self._running) < self.concurrency:
+            with contextlib.suppress(Exception):
+                async with self.db.session() as session:
+                    due = await q.next_due(session)
+                if due is not None:
+                    timeout = max(0.005, min(timeout, (due - utcnow()).total_seconds()))
+        self._kick.clear()
+        stopper = asyncio.ensure_future(stop.wait())
+        kicker = asyncio.ensure_future(self._kick.wait())
+        await asyncio.wait({stopper, kicker}, timeout=timeout, return_when="FIRST_COMPLETED")
+        stopper.cancel()
+        kicker.cancel()
+
+    async def _execute(self, job: ClaimedJob) -> None:
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            await handler(job)
+        except asyncio.CancelledError:
+            raise
+        except RetryLater as retry:
+            await self._settle(job, retry.delay, retry.reason or "retry requested")
+            return
+        except Exception as exc:
+            give_up = job.attempts >= MAX_ATTEMPTS
+            log.exception("job failed", job=job.id, kind=job.kind, attempts=job.attempts)
+            await self._settle(job, backoff(job.attempts), repr(exc), give_up=give_up)
+            return
+        async with self.db.session(write=True) as session:
+            await q.finish(session, job.id, self.name)
+        self.completed += 1
+
+    async def _settle(
+        self, job: ClaimedJob, delay: float, error: str, *, give_up: bool = False
+    ) -> None:
+        async with self.db.session(write=True) as session:
+            await q.reschedule(session, job.id, self.name, delay, error, give_up=give_up)
+
+    async def _drain(self, grace_seconds: float) -> None:
+        if not self._running:
+            return
+        _, pending = await asyncio.wait(set(self._running), timeout=grace_seconds)
+        unfinished = [self._running[t] for t in pending]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if unfinished:
+            async with self.db.session(write=True) as session:
+                await q.release(session, unfinished, self.name)
+            log.info("released unfinished jobs", count=len(unfinished))

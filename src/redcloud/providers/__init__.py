@@ -1,0 +1,1 @@
+"""Carrier adapters behind one Provider protocol; the sandbox is the default."""

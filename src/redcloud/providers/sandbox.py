@@ -1,0 +1,127 @@
+"""The sandbox carrier: a realistic simulator, not a mock.
+
+It accepts submits after a small latency, records everything it receives, and sends
+delivery reports after REDCLOUD_SANDBOX_DELIVERY_DELAY seconds through the same entry point
+a real carrier's callbacks use. Scenario recipients give each outcome deterministically
+(docs/sandbox.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcloud.db import Database, utcnow
+from redcloud.jobs.claim import ClaimedJob
+from redcloud.jobs.queue import SANDBOX_REPORT, enqueue
+from redcloud.messages import lifecycle
+from redcloud.messages.models import DELIVERED, FAILED, Message
+from redcloud.providers.base import Accepted, OutboundMessage, Rejected, SubmitResult
+from redcloud.providers.models import SandboxSubmission
+
+REJECT_AT_SUBMIT = "+15005550001"
+FAIL_AFTER_SENT = "+15005550002"
+TRANSIENT_THEN_DELIVER = "+15005550003"
+NEVER_REPORTED = "+15005550004"
+
+UNKNOWN_HANDSET = ("30005", "Unknown destination handset")
+UNREACHABLE = ("30003", "Unreachable destination handset")
+CARRIER_BUSY = ("30001", "Queue overflow at the carrier; try again")
+
+
+class SandboxCarrier:
+    name = "sandbox"
+
+    def __init__(self, db: Database, *, delivery_delay: float, submit_latency: float) -> None:
+        self.db = db
+        self.delivery_delay = delivery_delay
+        self.submit_latency = submit_latency
+
+    async def submit(self, message: OutboundMessage) -> SubmitResult:
+        if self.submit_latency:
+            await asyncio.sleep(self.submit_latency)
+        async with self.db.session(write=True) as session:
+            return await self._submit(session, message)
+
+    async def _submit(self, session: AsyncSession, message: OutboundMessage) -> SubmitResult:
+        accepted = await session.scalar(
+            select(SandboxSubmission.provider_ref).where(
+                SandboxSubmission.message_id == message.message_id,
+                SandboxSubmission.provider_ref.is_not(None),
+            )
+        )
+        if accepted:
+            # An idempotent carrier: a repeated submit of the same message is not a new SMS.
+            return Accepted(accepted)
+        attempt = 1 + int(
+            await session.scalar(
+                select(func.count()).where(SandboxSubmission.message_id == message.message_id)
+            )
+            or 0
+        )
+        result: SubmitResult
+        if message.to == REJECT_AT_SUBMIT:
+            result = Rejected(*UNKNOWN_HANDSET, retryable=False)
+        elif message.to == TRANSIENT_THEN_DELIVER and attempt == 1:
+            result = Rejected(*CARRIER_BUSY, retryable=True)
+        else:
+            result = Accepted("sbx_" + secrets.token_hex(10))
+            if message.to != NEVER_REPORTED:
+                report = {"providerRef": result.provider_ref, "messageId": message.message_id}
+                if message.to == FAIL_AFTER_SENT:
+                    report.update(status=FAILED, code=UNREACHABLE[0], message=UNREACHABLE[1])
+                else:
+                    report.update(status=DELIVERED)
+                enqueue(
+                    session,
+                    SANDBOX_REPORT,
+                    report,
+                    run_at=utcnow() + dt.timedelta(seconds=self.delivery_delay),
+                )
+        session.add(
+            SandboxSubmission(
+                message_id=message.message_id,
+                attempt=attempt,
+                provider_ref=result.provider_ref if isinstance(result, Accepted) else None,
+                from_e164=message.send_from,
+                to_e164=message.to,
+                message_type=message.message_type,
+                text=message.text,
+                media=message.media,
+                outcome="accepted" if isinstance(result, Accepted) else f"rejected {result.code}",
+            )
+        )
+        return result
+
+    async def report(self, job: ClaimedJob) -> None:
+        """The carrier's delivery-report callback, arriving through the lifecycle entry point."""
+        payload = job.payload
+        error = None
+        if payload["status"] == FAILED:
+            error = {"code": payload["code"], "message": payload["message"]}
+        async with self.db.session(write=True) as session:
+            await lifecycle.delivery_report(
+                session,
+                message_id=payload["messageId"],
+                provider_ref=payload["providerRef"],
+                status=payload["status"],
+                error=error,
+            )
+
+
+async def captured(
+    session: AsyncSession, *, to: str | None = None, client_id: str | None = None, limit: int = 50
+) -> list[SandboxSubmission]:
+    """What the sandbox carrier received, newest first."""
+    query = select(SandboxSubmission).order_by(SandboxSubmission.id.desc()).limit(limit)
+    if to:
+        query = query.where(SandboxSubmission.to_e164 == to)
+    if client_id:
+        query = query.join(Message, Message.id == SandboxSubmission.message_id).where(
+            Message.api_client_id == client_id
+        )
+    return list((await session.scalars(query)).all())
