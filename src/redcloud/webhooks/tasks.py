@@ -66,7 +66,7 @@ class Delivery:
                             error="no webhook URL configured for this client or number",
                         )
                     )
-            log.warning("event has no webhook destination", event=event_id)
+            log.warning("event has no webhook destination", event_id=event_id)
             return
 
         headers = {"Content-Type": "application/json", signing.EVENT_ID_HEADER: event_id}
@@ -102,4 +102,4 @@ class Delivery:
         if not result.ok and not terminal:
             raise RetryLater(self.retry_delays[retries_used], result.error or "failed attempt")
         if terminal:
-            log.warning("webhook delivery failed for good", event=event_id, attempts=attempt)
+            log.warning("webhook delivery failed for good", event_id=event_id, attempts=attempt)
