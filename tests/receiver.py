@@ -8,6 +8,7 @@ time against X-RedCloud-Signature.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -94,11 +95,8 @@ class Receiver:
         while not predicate(self):
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise AssertionError(
-                    f"timed out; received {[(e['eventType'], e['messageId']) for e in self.events()]}"
-                )
+                seen = [(e["eventType"], e["messageId"]) for e in self.events()]
+                raise AssertionError(f"timed out; received {seen}")
             self.arrived.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.arrived.wait(), min(remaining, 0.25))
-            except TimeoutError:
-                pass

@@ -199,3 +199,91 @@ async def test_errors_say_what_to_do_next(cli: Any) -> None:
     result = await cli("clients", "show", "rc_missing", ok=False)
     assert result.exit_code == 1
     assert "redcloud clients list" in result.output
+
+
+async def test_pipeline_commands(cli: Any, db: Database, demo: None) -> None:
+    from sqlalchemy import select
+
+    from redcloud.jobs.models import Job
+    from redcloud.messages.models import MessageEvent
+    from redcloud.webhooks.models import WebhookAttempt
+
+    shown = as_json(await cli("messages", "show", "msg_abc123", "--json"))
+    assert shown["status"] == "delivered"
+    assert [e["sequence"] for e in shown["events"]] == [1, 2, 3]
+    table = (await cli("messages", "show", "msg_abc123")).stdout
+    assert "message.delivery" in table
+    assert (await cli("messages", "show", "msg_nope", ok=False)).exit_code == 1
+
+    routed = as_json(
+        await cli(
+            "sandbox",
+            "inbound",
+            "--from",
+            "+15005550006",
+            "--to",
+            "+15551234567",
+            "--text",
+            "hello",
+            "--json",
+        )
+    )
+    assert routed["routedTo"] == "rc_test_client_123"
+    unrouted = as_json(
+        await cli(
+            "sandbox",
+            "inbound",
+            "--from",
+            "+15005550006",
+            "--to",
+            "+19995550000",
+            "--text",
+            "hello",
+            "--json",
+        )
+    )
+    assert unrouted["reason"] == "no such number"
+    bad = await cli("sandbox", "inbound", "--from", "nope", "--to", "+15551234567", ok=False)
+    assert bad.exit_code == 1
+    assert as_json(await cli("sandbox", "messages", "--json")) == []
+
+    event_id = shown["events"][0]["eventId"]
+    async with db.session(write=True) as session:
+        session.add(
+            WebhookAttempt(
+                event_id=event_id,
+                attempt=1,
+                url="https://x.example/h",
+                status_code=500,
+                latency_ms=12,
+                error="HTTP 500",
+            )
+        )
+        event = await session.get(MessageEvent, event_id)
+        assert event is not None
+        event.delivery_status = "failed"
+        event.delivery_attempts = 1
+    attempts = as_json(await cli("webhooks", "attempts", "--message", "msg_abc123", "--json"))
+    assert [(a["eventId"], a["status"], a["error"]) for a in attempts] == [
+        (event_id, 500, "HTTP 500")
+    ]
+    redelivered = as_json(
+        await cli(
+            "webhooks",
+            "redeliver-failed",
+            "--client",
+            "rc_test_client_123",
+            "--since",
+            "2020-01-01T00:00:00",
+            "--json",
+        )
+    )
+    assert redelivered["redelivered"] == 1
+    assert as_json(await cli("webhooks", "redeliver", event_id, "--json"))["queued"] is True
+    assert (await cli("webhooks", "redeliver", "evt_nope", ok=False)).exit_code == 1
+    async with db.session() as session:
+        queued = list(await session.scalars(select(Job).where(Job.kind == "webhook.deliver")))
+    assert [j.payload for j in queued if j.payload["eventId"] == event_id] == [
+        {"eventId": event_id, "base": 1},
+        {"eventId": event_id, "base": 1},
+    ]

@@ -104,7 +104,8 @@ async def test_normal_send_yields_queued_sent_delivery_signed(
     assert final["data"]["to"] == "+15005550006"
     assert final["data"]["externalReference"] == "order_789"
     assert final["data"]["providerMessageRef"].startswith("sbx_")
-    assert isinstance(final["occurredAt"], int) and final["occurredAt"] > 1_700_000_000_000
+    assert isinstance(final["occurredAt"], int)
+    assert final["occurredAt"] > 1_700_000_000_000
     # The receiver answers before the worker records the attempt; wait for the record.
     detail = await eventually(
         api,
@@ -339,7 +340,9 @@ async def test_inbound_is_routed_to_the_owner_and_unowned_is_kept(
     assert isinstance(kept, UnroutedInbound)
     async with db.session() as session:
         row = await session.get(UnroutedInbound, kept.id)
-    assert row is not None and row.reason == "no such number" and row.text == "anyone?"
+    assert row is not None
+    assert row.reason == "no such number"
+    assert row.text == "anyone?"
 
 
 async def test_sandbox_inbound_checks_ownership_and_input(
@@ -400,7 +403,8 @@ async def test_stale_and_duplicate_reports_are_ignored(
                 .order_by(MessageEvent.sequence)
             )
         )
-    assert message is not None and message.status == "delivered"
+    assert message is not None
+    assert message.status == "delivered"
     # a report that overtook the submit recorded 'sent' first: 1 queued, 2 sent, 3 delivery
     assert sequences == [1, 2, 3]
 
@@ -413,7 +417,8 @@ async def test_message_lookup_and_list_with_filters_and_cursor(
         body = send_body("num_abc123", to=["+15005550006"], externalReference=f"ref-{i % 2}")
         ids.append((await send(api, auth, body, key=f"list-{i}")).json()["results"][0]["messageId"])
     page = (await api.get("/api/core/messages", headers=auth, params={"limit": 2})).json()
-    assert len(page["messages"]) == 2 and page["nextCursor"]
+    assert len(page["messages"]) == 2
+    assert page["nextCursor"]
     seen = [m["messageId"] for m in page["messages"]]
     while page["nextCursor"]:
         page = (

@@ -33,6 +33,12 @@ app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(sandbox.app, name="sandbox")
 
 
+@app.callback()
+def _logging() -> None:
+    """Operator commands log warnings to stderr; serve and worker reconfigure from settings."""
+    configure_logging("WARNING", "console")
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
