@@ -6,6 +6,7 @@ shell block of docs/quickstart.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import pytest
 
 from redcloud.db import Database
 from redcloud.numbers import inventory
+from tests.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,13 +83,23 @@ async def small_inventory(db: Database) -> None:
 
 
 @pytest.fixture
-def server(small_inventory: None, database_url: str, tmp_path: Path) -> Iterator[str]:
+def server_env() -> dict[str, str]:
+    """The environment the server runs with, for commands that must share its data dir."""
+    return {}
+
+
+@pytest.fixture
+def server(
+    small_inventory: None, database_url: str, tmp_path: Path, server_env: dict[str, str]
+) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
         "REDCLOUD_DATABASE_URL": database_url,
         "REDCLOUD_DATA_DIR": str(tmp_path / "data"),
+        "REDCLOUD_SANDBOX_DELIVERY_DELAY": "0.2",
     }
+    server_env.update(env)
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "redcloud", "serve", "--demo", "--port", str(port)],
@@ -232,3 +244,70 @@ def test_quickstart_runs_as_written(server: str) -> None:
     assert len(blocks) >= 5
     for block in blocks:  # ```shell blocks (make demo, export) are set-up, not steps
         run_shell("set -euo pipefail\n" + block, server)
+
+
+async def test_demo_send_and_inbound_reach_a_local_receiver_signed(
+    server: str, server_env: dict[str, str]
+) -> None:
+    """`serve --demo` runs the pipeline in-process: queued, sent, delivery (1, 2, 3), and an
+    inbound message from `redcloud sandbox inbound`, each verifiable with the docs' recipe."""
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        auth = {"Authorization": "Bearer rc_token_example"}
+        async with httpx.AsyncClient(base_url=server, headers=auth, timeout=30) as client:
+            await client.patch(
+                "/api/core/numbers/num_abc123",
+                json={
+                    "webhookDeliveryOverride": receiver.url("/delivery"),
+                    "webhookInboundOverride": receiver.url("/inbound"),
+                },
+            )
+            sent = await client.post(
+                "/api/core/messages/send",
+                headers={"Idempotency-Key": "e2e-normal"},
+                json={
+                    "sendFrom": "num_abc123",
+                    "to": ["+15005550006"],
+                    "messageType": "SMS",
+                    "text": "Hello from Red Cloud",
+                    "externalReference": "order_790",
+                },
+            )
+        message_id = sent.json()["results"][0]["messageId"]
+        await receiver.wait_for(lambda r: len(r.of(message_id)) == 3, timeout=30)
+        assert sorted(e["sequence"] for e in receiver.of(message_id)) == [1, 2, 3]
+        assert sorted(e["eventType"] for e in receiver.of(message_id)) == [
+            "message.delivery",
+            "message.queued",
+            "message.sent",
+        ]
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-m",
+                "redcloud",
+                "sandbox",
+                "inbound",
+                "--from",
+                "+15005550006",
+                "--to",
+                "+15551234567",
+                "--text",
+                "hi there",
+                "--json",
+            ],
+            env={**os.environ, **server_env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        inbound_id = json.loads(result.stdout)["messageId"]
+        await receiver.wait_for(lambda r: len(r.of(inbound_id)) == 1, timeout=30)
+        (inbound,) = receiver.of(inbound_id)
+        assert inbound["eventType"] == "message.inbound"
+        assert inbound["data"]["text"] == "hi there"
+        assert all(d.verified for d in receiver.deliveries)
+    finally:
+        await receiver.stop()
