@@ -8,10 +8,12 @@ export REDCLOUD_TEST_POSTGRES_URL
 
 .PHONY: demo test lint typecheck format unit serve clean
 
-$(STAMP): pyproject.toml
+SDK := sdk/python
+
+$(STAMP): pyproject.toml $(SDK)/pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e $(SDK)
 	touch $(STAMP)
 
 ## demo: run the platform at http://127.0.0.1:8080 on SQLite with the demo data set
@@ -22,18 +24,18 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests $(SDK)
+	$(BIN)/ruff format --check src tests $(SDK)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src
+	$(BIN)/mypy src $(SDK)/src
 
 unit: $(STAMP)
 	$(BIN)/pytest -p no:cacheprovider
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests $(SDK)
+	$(BIN)/ruff check --fix src tests $(SDK)
 
 serve: $(STAMP)
 	$(BIN)/redcloud serve

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from redcloud.db import Database
 from redcloud.migrate import upgrade
 from redcloud.models import Base
 from tests import factories
+from tests.live import LiveServer
 
 POSTGRES_URL = os.environ.get("REDCLOUD_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
@@ -152,3 +153,47 @@ async def demo(db: Database, box: SecretBox) -> None:
 @pytest.fixture
 def auth() -> dict[str, str]:
     return {"Authorization": "Bearer rc_token_example"}
+
+
+@pytest.fixture
+async def small_inventory(db: Database) -> None:
+    """Pre-load one state so a demo server's start-up skips loading the whole country."""
+    from redcloud.numbers import inventory
+
+    async with db.session(write=True) as session:
+        await inventory.import_blocks(session, inventory.blocks_from_phonenumbers(["TX"]))
+
+
+StartServer = Callable[..., LiveServer]
+
+
+@pytest.fixture
+def start_server(small_inventory: None, database_url: str, tmp_path: Path) -> Iterator[StartServer]:
+    """Start `redcloud serve --demo` processes on the test database, with extra settings."""
+    started: list[LiveServer] = []
+
+    def start(**settings: str) -> LiveServer:
+        server = LiveServer(database_url, tmp_path / "data", settings).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(start_server: StartServer) -> LiveServer:
+    return start_server()
+
+
+@pytest.fixture
+def server(live_server: LiveServer) -> str:
+    """The base URL of a live demo server."""
+    return live_server.base
+
+
+@pytest.fixture
+def server_env(live_server: LiveServer) -> dict[str, str]:
+    """The environment the server runs with, for commands that must share its database."""
+    return live_server.env

@@ -10,21 +10,15 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from redcloud.db import Database
-from redcloud.numbers import inventory
+from tests import live
 from tests.receiver import Receiver
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = live.ROOT
 
 DOCS_CURL = {
     "token_basic": """curl -X POST "$BASE_URL/api/auth/token" \\
@@ -69,80 +63,8 @@ DOCS_CURL = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-async def small_inventory(db: Database) -> None:
-    """Pre-load one state so the demo start-up skips loading the whole country."""
-    async with db.session(write=True) as session:
-        await inventory.import_blocks(session, inventory.blocks_from_phonenumbers(["TX"]))
-
-
-@pytest.fixture
-def server_env() -> dict[str, str]:
-    """The environment the server runs with, for commands that must share its data dir."""
-    return {}
-
-
-@pytest.fixture
-def server(
-    small_inventory: None, database_url: str, tmp_path: Path, server_env: dict[str, str]
-) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "REDCLOUD_DATABASE_URL": database_url,
-        "REDCLOUD_DATA_DIR": str(tmp_path / "data"),
-        "REDCLOUD_SANDBOX_DELIVERY_DELAY": "0.2",
-    }
-    server_env.update(env)
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "redcloud", "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {(tmp_path / 'server.log').read_text()}")
-        try:
-            if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"server did not start: {(tmp_path / 'server.log').read_text()}")
-        time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
 def run_shell(command: str, base: str) -> str:
-    result = subprocess.run(
-        ["bash", "-c", command],
-        env={**os.environ, "BASE_URL": base},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return live.run_shell(command, {**os.environ, "BASE_URL": base})
 
 
 def test_public_docs_curl_sequence_returns_the_documented_bodies(server: str) -> None:

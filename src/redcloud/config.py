@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     demo: bool = Field(default=False, description="Seed and serve the canonical demo data set.")
-    token_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    token_ttl_seconds: int = Field(default=3600, ge=5, le=86_400)
     secret_key: str | None = Field(
         default=None,
         description="Fernet key for webhook signing secrets; default: data_dir/secret.key.",

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from redcloud import __version__
 from redcloud.auth.security import SecretBox
-from redcloud.cli import accounts, clients, messages, numbers, sandbox, webhooks
+from redcloud.cli import accounts, clients, listen, messages, numbers, sandbox, webhooks
 from redcloud.cli.common import emit_one, out, settings
 from redcloud.config import Settings
 from redcloud.db import Database
@@ -31,6 +31,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(messages.app, name="messages")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(sandbox.app, name="sandbox")
+app.command("listen")(listen.listen)
 
 
 @app.callback()
