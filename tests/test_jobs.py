@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select, update
 
@@ -139,6 +140,37 @@ async def test_shutdown_hands_unfinished_jobs_back(db: Database) -> None:
     assert job.status == "pending"
     assert job.locked_by is None
     assert job.attempts == 0  # the interrupted run does not count against the job
+
+
+async def test_a_live_worker_keeps_a_slow_job_past_its_lease(db: Database) -> None:
+    """The heartbeat renews leases: a second worker never takes over a job whose worker is
+    alive, however long the job takes (here 2 s against a 0.6 s lease)."""
+    runs: list[str] = []
+
+    def slow_as(name: str) -> Callable[[ClaimedJob], Awaitable[None]]:
+        async def slow(job: ClaimedJob) -> None:
+            runs.append(name)
+            await asyncio.sleep(2)
+
+        return slow
+
+    await add_jobs(db, 1, "slow")
+    first = Worker(db, {"slow": slow_as("first")}, poll_seconds=0.05, lease_seconds=0.6)
+    second = Worker(db, {"slow": slow_as("second")}, poll_seconds=0.05, lease_seconds=0.6)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(w.run(stop, grace_seconds=5)) for w in (first, second)]
+
+    async def finished() -> bool:
+        return not await jobs(db)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not await finished():
+        assert loop.time() < deadline, "the job never finished"
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.gather(*tasks)
+    assert len(runs) == 1, runs
 
 
 async def test_commit_wakes_an_idle_worker_at_once(db: Database) -> None:

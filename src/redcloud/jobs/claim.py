@@ -109,6 +109,21 @@ async def release(session: AsyncSession, job_ids: list[int], worker: str) -> Non
     )
 
 
+async def extend_leases(
+    session: AsyncSession, job_ids: list[int], worker: str, lease_seconds: float
+) -> None:
+    """A live worker's heartbeat: its running jobs stay its own however long they take."""
+    if not job_ids:
+        return
+    now = utcnow()
+    await session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.locked_by == worker, Job.status == RUNNING)
+        .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def next_due(session: AsyncSession) -> dt.datetime | None:
     """When the earliest pending job becomes due (so an idle worker sleeps just that long)."""
     value = await session.scalar(select(func.min(Job.run_at)).where(Job.status == PENDING))

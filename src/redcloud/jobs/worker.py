@@ -15,6 +15,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcloud.db import Database, utcnow
 from redcloud.jobs import claim as q
@@ -23,6 +24,7 @@ from redcloud.jobs.wakeup import PostgresListener
 
 log = structlog.get_logger("redcloud.worker")
 MAX_ATTEMPTS = 10
+RECORD_TRIES = 5  # attempts to write a job's outcome before leaving it to its lease
 Handler = Callable[[ClaimedJob], Awaitable[None]]
 
 
@@ -67,6 +69,7 @@ class Worker:
         if listener:
             await listener.start()
         log.info("worker started", worker=self.name, concurrency=self.concurrency)
+        heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not stop.is_set():
                 try:
@@ -78,11 +81,27 @@ class Worker:
                     continue  # a full batch: more may be waiting
                 await self._idle(stop)
         finally:
+            heartbeat.cancel()
             self.db.wakeups.discard(self._kick)
             if listener:
                 await listener.stop()
             await self._drain(grace_seconds)
             log.info("worker stopped", worker=self.name, completed=self.completed)
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases of running jobs every third of a lease, so a job that is slow
+        (a slow webhook endpoint, a busy database) is never taken over while its worker
+        lives; a dead worker stops renewing and its jobs run again once the lease is out."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            running = list(self._running.values())
+            if not running:
+                continue
+            try:
+                async with self.db.session(write=True) as session:
+                    await q.extend_leases(session, running, self.name, self.lease_seconds)
+            except Exception:
+                log.exception("lease renewal failed; retrying", worker=self.name)
 
     async def _claim_some(self) -> int:
         free = self.concurrency - len(self._running)
@@ -131,15 +150,29 @@ class Worker:
             log.exception("job failed", job=job.id, kind=job.kind, attempts=job.attempts)
             await self._settle(job, backoff(job.attempts), repr(exc), give_up=give_up)
             return
-        async with self.db.session(write=True) as session:
-            await q.finish(session, job.id, self.name)
+        await self._record(lambda session: q.finish(session, job.id, self.name))
         self.completed += 1
 
     async def _settle(
         self, job: ClaimedJob, delay: float, error: str, *, give_up: bool = False
     ) -> None:
-        async with self.db.session(write=True) as session:
-            await q.reschedule(session, job.id, self.name, delay, error, give_up=give_up)
+        await self._record(
+            lambda session: q.reschedule(session, job.id, self.name, delay, error, give_up=give_up)
+        )
+
+    async def _record(self, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Write a job's outcome, retrying a busy or briefly unreachable database: a lost
+        outcome would make the job run again once its lease runs out."""
+        for attempt in range(RECORD_TRIES):
+            try:
+                async with self.db.session(write=True) as session:
+                    await write(session)
+                return
+            except Exception:
+                if attempt == RECORD_TRIES - 1:
+                    raise
+                log.warning("recording a job outcome failed; retrying", attempt=attempt + 1)
+                await asyncio.sleep(0.1 * 2**attempt)
 
     async def _drain(self, grace_seconds: float) -> None:
         if not self._running:
