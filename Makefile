@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REDCLOUD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REDCLOUD_TEST_POSTGRES_URL
 
-.PHONY: demo test lint typecheck format unit serve clean
+.PHONY: demo test lint typecheck format unit serve clean bench
 
 SDK := sdk/python
 
@@ -24,8 +24,8 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests $(SDK)
-	$(BIN)/ruff format --check src tests $(SDK)
+	$(BIN)/ruff check src tests bench $(SDK)
+	$(BIN)/ruff format --check src tests bench $(SDK)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src $(SDK)/src
@@ -33,12 +33,18 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -p no:cacheprovider
 
+## bench: measure throughput and latency on this machine; writes bench/REPORT.md
+bench: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 format: $(STAMP)
-	$(BIN)/ruff format src tests $(SDK)
-	$(BIN)/ruff check --fix src tests $(SDK)
+	$(BIN)/ruff format src tests bench $(SDK)
+	$(BIN)/ruff check --fix src tests bench $(SDK)
 
 serve: $(STAMP)
 	$(BIN)/redcloud serve
 
 clean:
-	rm -rf $(VENV) .redcloud .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .redcloud .pytest_cache .mypy_cache .ruff_cache bench/.work bench/logs

@@ -1,7 +1,7 @@
 """`redcloud serve --demo` as a real process over real HTTP on 127.0.0.1.
 
-The public docs' curl commands run verbatim (only $BASE_URL is set), and so does every
-shell block of docs/quickstart.md.
+The public docs' curl commands run verbatim (only $BASE_URL is set). Our own docs'
+examples run in tests/test_docs.py.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import subprocess
 import sys
 
@@ -154,18 +153,6 @@ def test_error_examples_over_http(server: str) -> None:
     )
     assert update.status_code == 200
     assert update.json()["mmsEnabled"] is False
-
-
-def quickstart_blocks() -> list[str]:
-    text = (ROOT / "docs" / "quickstart.md").read_text()
-    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
-
-
-def test_quickstart_runs_as_written(server: str) -> None:
-    blocks = quickstart_blocks()
-    assert len(blocks) >= 5
-    for block in blocks:  # ```shell blocks (make demo, export) are set-up, not steps
-        run_shell("set -euo pipefail\n" + block, server)
 
 
 async def test_demo_send_and_inbound_reach_a_local_receiver_signed(

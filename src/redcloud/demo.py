@@ -116,6 +116,7 @@ async def _seed_canonical_send(session: AsyncSession) -> None:
         for sequence, status in enumerate(("queued", "sent", "delivered"), start=1):
             at = DELIVERED_AT_MS - (3 - sequence) * 1000
             event = outbound_event(message, status, sequence, occurred_at_ms=at)
+            event.id = f"evt_abc123_{sequence}"  # fixed, so the docs can name them
             event.delivery_status = WEBHOOK_DELIVERED  # history: its webhooks went out then
             session.add(event)
     body = {
