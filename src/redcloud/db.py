@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from redcloud import sqlite_inline
 from redcloud.config import to_async_url
 
 _NAMING = {
@@ -75,7 +77,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=0")  # waits are awaited: see sqlite_inline
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -107,7 +109,8 @@ class Database:
         elif not self.is_sqlite:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         if self.is_sqlite:
-            _ensure_sqlite_dir(self.url)
+            path = _ensure_sqlite_dir(self.url)
+            kwargs["async_creator"] = sqlite_inline.connector(path)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -115,6 +118,8 @@ class Database:
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
         self.wakeups: set[asyncio.Event] = set()
+        # SQLite has one writer at a time; this process's writers queue here, not in SQLite.
+        self._sqlite_writer = asyncio.Lock()
 
     @property
     def dialect(self) -> str:
@@ -124,7 +129,8 @@ class Database:
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         factory = self._writer if write else self._reader
-        async with factory() as session:
+        serialised = self._sqlite_writer if write and self.is_sqlite else contextlib.nullcontext()
+        async with serialised, factory() as session:
             try:
                 yield session
                 enqueued = session.info.pop(JOBS_ENQUEUED, False)
@@ -142,7 +148,9 @@ class Database:
         await self.engine.dispose()
 
 
-def _ensure_sqlite_dir(url: str) -> None:
+def _ensure_sqlite_dir(url: str) -> str:
+    """The database file's path, its folder created if missing."""
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return str(Path(path).expanduser()) if path and path != ":memory:" else ":memory:"
