@@ -14,24 +14,35 @@ from redcloud.config import Settings
 from redcloud.db import Database
 from redcloud.errors import Forbidden, Unauthorized
 
+# Every dependency is `async def`: FastAPI runs a plain `def` one in a worker thread, and
+# waking a thread costs more than the whole of these functions (see bench/NOTES.md).
 
-def _database(request: Request) -> Database:
+
+def database_of(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def _settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
+async def _database(request: Request) -> Database:
+    return database_of(request)
+
+
+async def _settings(request: Request) -> Settings:
+    return settings_of(request)
+
+
 async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with _database(request).session() as session:
+    async with database_of(request).session() as session:
         yield session
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with _database(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         yield session
 
 
@@ -54,9 +65,9 @@ async def _current_client(
 ) -> AuthenticatedClient:
     if credentials is None or not credentials.credentials:
         raise Unauthorized()
-    async with _database(request).session() as session:
+    async with database_of(request).session() as session:
         client = await resolve_bearer(
-            session, credentials.credentials, allow_static=_settings(request).demo
+            session, credentials.credentials, allow_static=settings_of(request).demo
         )
     if client is None:
         raise Unauthorized()

@@ -48,11 +48,11 @@ _SEND_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _key(request: Request) -> str:
+async def _key(request: Request) -> str:
     return idempotency.check_key(request.headers.get(idempotency.HEADER))
 
 
-def _in_flight(request: Request) -> idempotency.InFlightKeys:
+async def _in_flight(request: Request) -> idempotency.InFlightKeys:
     keys: idempotency.InFlightKeys = request.app.state.in_flight
     return keys
 

@@ -24,7 +24,7 @@ from redcloud.schemas import core_errors
 router = APIRouter(prefix="/api/core/numbers", tags=["CORE"])
 
 
-def _inventory(request: Request) -> InventorySource:
+async def _inventory(request: Request) -> InventorySource:
     source: InventorySource = request.app.state.inventory
     return source
 
