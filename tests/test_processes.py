@@ -8,6 +8,7 @@ message must reach a terminal state and every event must be delivered at least o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -189,3 +190,45 @@ async def test_two_workers_share_one_queue_and_never_run_a_job_twice(
     assert {count for _, count in submissions} == {1}  # each message submitted once
     event_ids = [d.headers["X-RedCloud-Event-Id"] for d in receiver.deliveries]
     assert len(event_ids) == len(set(event_ids)) == 3 * len(ids)  # each event exactly once
+
+
+def child_pids(parent: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == parent:
+                children.append(int(stat.parent.name))
+    return children
+
+
+async def test_two_api_processes_and_a_worker_scale_out(
+    db: Database, env: dict[str, str], tmp_path: Path, receiver: Receiver
+) -> None:
+    """`serve --no-workers --processes 2` beside `redcloud worker`: both API processes take
+    requests on one port and every accepted message completes."""
+    async with db.session(write=True) as session:
+        await inventory.import_blocks(session, inventory.blocks_from_phonenumbers(["RI"]))
+    api, base = await asyncio.to_thread(
+        start_server,
+        ["--demo", "--no-workers", "--processes", "2"],
+        env,
+        tmp_path / "api.log",
+    )
+    worker = spawn(["worker"], env, tmp_path / "worker.log")
+    try:
+        assert len(child_pids(api.process.pid)) >= 2, api.output()
+        async with httpx.AsyncClient(base_url=base, headers=AUTH, timeout=30) as client:
+            patched = await client.patch(
+                "/api/core/numbers/num_abc123",
+                json={"webhookDeliveryOverride": receiver.url("/delivery")},
+            )
+            assert patched.status_code == 200, patched.text
+        ids = await send_many(base, 60, "scale")
+        await settle(db, ids, receiver)
+    finally:
+        assert worker.terminate() == 0
+        api.terminate()
+    served_by = {line.split("[")[1].split("]")[0] for line in api.output().splitlines()
+                 if "Started server process" in line}  # fmt: skip
+    assert len(served_by) == 2, api.output()

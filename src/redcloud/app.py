@@ -117,3 +117,9 @@ def _drop_fastapi_validation_responses(schema: dict[str, Any]) -> None:
     schemas = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+
+
+def app_from_environment() -> FastAPI:
+    """The app as `serve --processes N` builds it in each process, from REDCLOUD_* settings."""
+    settings = Settings()
+    return create_app(settings, run_workers=settings.run_workers)

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     demo: bool = Field(default=False, description="Seed and serve the canonical demo data set.")
+    run_workers: bool = Field(
+        default=True, description="`serve` also runs the pipeline's workers in its processes."
+    )
     token_ttl_seconds: int = Field(default=3600, ge=5, le=86_400)
     secret_key: str | None = Field(
         default=None,

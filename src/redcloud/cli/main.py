@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+from typing import Any
 
 import typer
 import uvicorn
@@ -94,12 +96,15 @@ def serve(
     workers: bool = typer.Option(
         True, "--workers/--no-workers", help="Run the pipeline's workers in this process."
     ),
+    processes: int = typer.Option(
+        1, "--processes", min=1, max=64, help="API processes sharing the port (one per core)."
+    ),
 ) -> None:
     """Run the CORE API (and, unless --no-workers, the message pipeline)."""
     from redcloud.app import create_app
 
     config = settings()
-    overrides: dict[str, object] = {"demo": config.demo or demo}
+    overrides: dict[str, object] = {"demo": config.demo or demo, "run_workers": workers}
     if host is not None:
         overrides["host"] = host
     if port is not None:
@@ -114,15 +119,26 @@ def serve(
             "[bold]demo mode[/bold]: client rc_test_client_123 / rc_secret_abc123, "
             "token rc_token_example, number num_abc123"
         )
-    out.print(f"Red Cloud CORE API on http://{config.host}:{config.port}")
+    out.print(
+        f"Red Cloud CORE API on http://{config.host}:{config.port}"
+        + (f" ({processes} processes)" if processes > 1 else "")
+    )
+    server_options: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": config.log_level.lower(),
+        "access_log": False,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(config, run_workers=workers), **server_options)
+        return
+    # Each process builds its own app from the environment; hand the flags down through it.
+    for name, value in overrides.items():
+        os.environ[f"REDCLOUD_{name.upper()}"] = str(value).lower()
     uvicorn.run(
-        create_app(config, run_workers=workers),
-        host=config.host,
-        port=config.port,
-        loop="uvloop",
-        http="httptools",
-        log_level=config.log_level.lower(),
-        access_log=False,
+        "redcloud.app:app_from_environment", factory=True, workers=processes, **server_options
     )
 
 
