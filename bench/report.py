@@ -1,0 +1,211 @@
+"""bench/REPORT.md from bench/results.json: the machine, every figure, every target."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+PACKAGES = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "sqlalchemy", "asyncpg",
+            "aiosqlite", "aiohttp", "pydantic")  # fmt: skip
+
+
+def _run(argv: list[str]) -> str:
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "not found"
+    return (result.stdout or result.stderr).strip().splitlines()[0]
+
+
+def machine() -> dict[str, Any]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": _run(
+            ["psql", "postgresql://postgres@127.0.0.1:5432/postgres", "-tAc", "show server_version"]
+        ),  # fmt: skip
+        "wrk": _run(["wrk", "-v"]),
+        "packages": {name: importlib.metadata.version(name) for name in PACKAGES},
+    }
+
+
+def _cpu(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.0f}%" for name, value in cpu.items())
+
+
+def _peak(rows: list[dict[str, Any]], **match: Any) -> float:
+    chosen = [r["rps"] for r in rows if all(r.get(k) == v for k, v in match.items())]
+    return max(chosen) if chosen else 0.0
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    checks: list[tuple[str, bool, str]] = []
+    ceiling = results.get("ceiling", [])
+    for backend in ("sqlite", "postgresql"):
+        for processes in (1, 2):
+            accept = _peak(results.get("accept", []), backend=backend, processes=processes)
+            limit = _peak(ceiling, processes=processes)
+            if accept and limit:
+                checks.append((
+                    f"send acceptance ≥ 50% of the ceiling ({backend}, {processes} API process"
+                    f"{'es' if processes > 1 else ''})",
+                    accept >= 0.5 * limit,
+                    f"{accept:,.0f} of {limit:,.0f} req/s = {accept / limit:.0%}",
+                ))  # fmt: skip
+    for row in results.get("pipeline", []):
+        limit = _peak(ceiling, processes=row["api_processes"])
+        rate = row["messages_per_second"]
+        checks.append((
+            f"pipeline ≥ 25% of the ceiling, every webhook delivered ({row['backend']}, "
+            f"{row['shape']})",
+            bool(limit) and rate >= 0.25 * limit and row["all_delivered"],
+            f"{rate:,.0f} msg/s of {limit:,.0f} = {rate / limit:.0%}; all delivered: "
+            f"{row['all_delivered']}",
+        ))  # fmt: skip
+    for row in results.get("latency", []):
+        p99 = row["p99_ms"]
+        checks.append((
+            f"p99 accept → delivery webhook < 1 s at half the pipeline's rate ({row['backend']}, "
+            f"{row['shape']})",
+            p99 is not None and p99 < 1000 and row["delivered"] == row["accepted"],
+            f"p99 {p99} ms at {row['offered_rate']:,.0f} msg/s",
+        ))  # fmt: skip
+    for row in results.get("growth", []):
+        empty, full = row["empty"]["send"]["p50_ms"], row["full"]["send"]["p50_ms"]
+        checks.append((
+            f"send p50 with {row['stored']:,} stored within 20% of empty ({row['backend']})",
+            full <= 1.2 * empty,
+            f"{full:.2f} ms vs {empty:.2f} ms ({full / empty - 1:+.0%})",
+        ))  # fmt: skip
+    return checks
+
+
+def render(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        "# Red Cloud benchmark report",
+        "",
+        f"Measured {results['started']} to {results['finished']} by `make bench`"
+        f" ({results['seconds_per_run']:g} s per load run). Figures: `bench/results.json`.",
+        *(
+            f"Re-measured {', '.join(r['only'])} at {r['at']} (`make bench"
+            f" BENCH_ARGS='{' '.join('--only ' + o for o in r['only'])}'`)."
+            for r in results.get("reruns", [])
+        ),
+        "",
+        "## Machine",
+        "",
+        f"- {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Linux {m['kernel']}",
+        f"- Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}, {m['wrk']}",
+        "- " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
+        "",
+        "## Targets",
+        "",
+        "| target | result | figures |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {'PASS' if ok else 'FAIL'} | {detail} |"
+        for name, ok, detail in targets(results)
+    ]
+    lines += ["", "## Ceiling: a bare FastAPI JSON POST (`bench/ceiling_app.py`)", ""]
+    lines += [
+        "| processes | connections | req/s | p50 ms | p99 ms | CPU |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results.get("ceiling", []):
+        lines.append(
+            f"| {r['processes']} | {r['connections']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} |"
+            f" {r['p99_ms']:.2f} | {_cpu(r['cpu_percent'])} |"
+        )
+    lines += ["", "## Send acceptance: `POST /api/core/messages/send`, one recipient, unique keys",
+              "", "API processes run with `--no-workers`: this is the cost of accepting (durable"
+              " message, event, job and idempotency record per 202), not of carrying.", "",
+              "| database | processes | connections | req/s | p50 ms | p99 ms | errors | CPU |",
+              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results.get("accept", []):
+        lines.append(
+            f"| {r['backend']} | {r['processes']} | {r['connections']} | {r['rps']:,.0f} |"
+            f" {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {_cpu(r['cpu_percent'])}"
+            + (" (py-spy attached)" if r.get("profile") else "")
+            + " |"
+        )
+    for r in results.get("accept", []):
+        prof = r.get("profile")
+        if not prof or "by_package" not in prof:
+            continue
+        lines += ["", f"Where the API process's CPU went ({r['backend']}, 1 process,"
+                  f" 16 connections; py-spy, {prof['samples']:,} samples,"
+                  f" `{prof['raw']}`):", ""]  # fmt: skip
+        lines.append(
+            "- by package: " + ", ".join(f"{k} {v}%" for k, v in prof["by_package"].items())
+        )
+        lines.append(
+            "- top functions (own time): "
+            + "; ".join(f"`{name}` {share}%" for name, share in prof["top_functions"][:8])
+        )
+    lines += ["", "## Pipeline: accepted → queued, sent and delivery webhooks verified", "",
+              "16 connections send for the run's length; the figure is accepted messages"
+              " divided by the time from the first send to the last delivery webhook."
+              " Sandbox delay 0.", "",
+              "| database | shape | accepted | accept req/s | msg/s end to end | all webhooks |"
+              " CPU |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results.get("pipeline", []):
+        lines.append(
+            f"| {r['backend']} | {r['shape']} | {r['accepted']:,} | {r['accept_rps']:,.0f} |"
+            f" {r['messages_per_second']:,.0f} | {r['all_delivered']} | {_cpu(r['cpu_percent'])} |"
+        )
+    lines += ["", "## Accept → delivery webhook latency at half the pipeline's rate", "",
+              "| database | shape | msg/s offered | delivered | p50 ms | p99 ms | CPU |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results.get("latency", []):
+        lines.append(
+            f"| {r['backend']} | {r['shape']} | {r['offered_rate']:,.0f} |"
+            f" {r['delivered']:,}/{r['accepted']:,} | {r['p50_ms']} | {r['p99_ms']} |"
+            f" {_cpu(r['cpu_percent'])} |"
+        )
+    lines += ["", "## Growth: empty database vs one million stored messages", "",
+              "| database | stored | seeded in s | send p50 ms, 1 connection (empty → full) |"
+              " send req/s | claim p50 ms | claim p99 ms |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results.get("growth", []):
+        e, f = r["empty"], r["full"]
+        lines.append(
+            f"| {r['backend']} | {r['stored']:,} | {r.get('seed_seconds')} |"
+            f" {e['send']['p50_ms']:.2f} → {f['send']['p50_ms']:.2f} |"
+            f" {e['send']['rps']:,.0f} → {f['send']['rps']:,.0f} |"
+            f" {e['claim']['p50_ms']} → {f['claim']['p50_ms']} |"
+            f" {e['claim']['p99_ms']} → {f['claim']['p99_ms']} |"
+        )
+    lines += ["", "## Commands", "", "```shell", "make bench", "```", "",
+              "Each load run is one wrk command with `bench/send.lua`, for example:", "",
+              "```text"]  # fmt: skip
+    sample = next(iter(results.get("accept", [])), None)
+    if sample:
+        lines.append(sample["command"])
+    lines += ["```", ""]
+    if NOTES.exists():  # the analysis: what limits each figure, and the profiles behind it
+        lines += [NOTES.read_text().strip(), ""]
+    return "\n".join(lines)
+
+
+NOTES = Path(__file__).resolve().parent / "NOTES.md"
