@@ -26,6 +26,7 @@ from redcloud.migrate import upgrade
 from redcloud.models import Base
 from tests import factories
 from tests.live import LiveServer
+from tests.receiver import Receiver
 
 POSTGRES_URL = os.environ.get("REDCLOUD_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
@@ -197,3 +198,12 @@ def server(live_server: LiveServer) -> str:
 def server_env(live_server: LiveServer) -> dict[str, str]:
     """The environment the server runs with, for commands that must share its database."""
     return live_server.env
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 that verifies signatures as the docs' recipe does."""
+    r = Receiver()
+    await r.start()
+    yield r
+    await r.stop()

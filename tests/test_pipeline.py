@@ -33,14 +33,6 @@ FAST = {
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
-
-
-@pytest.fixture
 def fast(settings: Settings) -> Settings:
     return settings.model_copy(update=FAST)
 

@@ -29,14 +29,6 @@ TERMINAL = ("delivered", "failed")
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
-
-
-@pytest.fixture
 def env(database_url: str, data_dir: Path) -> dict[str, str]:
     return {
         "REDCLOUD_DATABASE_URL": database_url,

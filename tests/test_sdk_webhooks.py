@@ -9,7 +9,6 @@ import json
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -30,14 +29,6 @@ from tests.receiver import Receiver
 DEMO = ("rc_test_client_123", "rc_secret_abc123")
 SECRET = "rc_webhook_secret_demo"
 STATIC = {"Authorization": "Bearer rc_token_example"}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    receiver = Receiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
 
 
 async def test_parse_event_reads_and_checks_real_deliveries(
