@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -98,7 +99,9 @@ class Core:
             raise ValueError("max_retries must be 0 or more")
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
-        self._basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        # RFC 6749 §2.3.1: each part is form-encoded before Basic; the server decodes them.
+        pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+        self._basic = base64.b64encode(pair.encode()).decode()
         self.max_retries = max_retries
         self.user_agent = user_agent
         self.tokens = TokenCache()
