@@ -67,7 +67,7 @@ async def test_expired_lease_is_claimed_again(db: Database) -> None:
     assert again.id == dead.id
     assert again.attempts == 2
     async with db.session(write=True) as session:
-        await q.finish(session, dead.id, "dead-worker")  # the dead worker's late answer: ignored
+        await q.finish(session, [dead.id], "dead-worker")  # the dead worker's late answer: ignored
     assert len(await jobs(db)) == 1
 
 

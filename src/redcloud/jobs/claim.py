@@ -59,11 +59,13 @@ async def claim(
     return [ClaimedJob(r.id, r.kind, r.payload, r.attempts) for r in rows]
 
 
-async def finish(session: AsyncSession, job_id: int, worker: str) -> None:
-    """A job that succeeded is deleted: the rows it wrote are its record."""
+async def finish(session: AsyncSession, job_ids: list[int], worker: str) -> None:
+    """Jobs that succeeded are deleted: the rows they wrote are their record."""
+    if not job_ids:
+        return
     await session.execute(
         delete(Job)
-        .where(Job.id == job_id, Job.locked_by == worker)
+        .where(Job.id.in_(job_ids), Job.locked_by == worker)
         .execution_options(synchronize_session=False)
     )
 

@@ -60,6 +60,9 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._kick = asyncio.Event()
         self._running: dict[asyncio.Task[None], int] = {}
+        # Jobs that succeeded, deleted in the next claim's transaction: one write instead of
+        # one per job. Until then a crash only means they run again, which handlers allow.
+        self._finished: list[int] = []
         self.completed = 0
 
     async def run(self, stop: asyncio.Event, grace_seconds: float = 30.0) -> None:
@@ -86,6 +89,8 @@ class Worker:
             if listener:
                 await listener.stop()
             await self._drain(grace_seconds)
+            finished, self._finished = self._finished, []
+            await self._record(lambda session: q.finish(session, finished, self.name))
             log.info("worker stopped", worker=self.name, completed=self.completed)
 
     async def _heartbeat(self) -> None:
@@ -105,10 +110,16 @@ class Worker:
 
     async def _claim_some(self) -> int:
         free = self.concurrency - len(self._running)
-        if free <= 0:
+        finished, self._finished = self._finished, []
+        if free <= 0 and not finished:
             return 0
-        async with self.db.session(write=True) as session:
-            jobs = await q.claim(session, self.name, free, self.lease_seconds)
+        try:
+            async with self.db.session(write=True) as session:
+                await q.finish(session, finished, self.name)
+                jobs = await q.claim(session, self.name, free, self.lease_seconds) if free else []
+        except BaseException:
+            self._finished[:0] = finished  # not recorded: with the next claim, then
+            raise
         for job in jobs:
             task = asyncio.create_task(self._execute(job))
             self._running[task] = job.id
@@ -150,7 +161,7 @@ class Worker:
             log.exception("job failed", job=job.id, kind=job.kind, attempts=job.attempts)
             await self._settle(job, backoff(job.attempts), repr(exc), give_up=give_up)
             return
-        await self._record(lambda session: q.finish(session, job.id, self.name))
+        self._finished.append(job.id)
         self.completed += 1
 
     async def _settle(
