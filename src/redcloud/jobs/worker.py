@@ -90,7 +90,10 @@ class Worker:
                 await listener.stop()
             await self._drain(grace_seconds)
             finished, self._finished = self._finished, []
-            await self._record(lambda session: q.finish(session, finished, self.name))
+            try:
+                await self._record(lambda session: q.finish(session, finished, self.name))
+            except Exception:  # they run again once their leases run out; handlers allow it
+                log.exception("could not delete finished jobs", count=len(finished))
             log.info("worker stopped", worker=self.name, completed=self.completed)
 
     async def _heartbeat(self) -> None:
