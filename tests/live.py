@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,19 +60,12 @@ class LiveServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited: {self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.base}/openapi.json", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"server did not start: {self.log_path.read_text()}")
-            time.sleep(0.2)
+        try:
+            wait_until_serving(self.process, self.base, self.log_path.read_text)
+        except AssertionError as exc:
+            self.stop()
+            pytest.fail(str(exc))
+        return self
 
     def stop(self) -> None:
         if self.process is None:
@@ -83,6 +77,24 @@ class LiveServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+def wait_until_serving(
+    process: subprocess.Popen[bytes], base: str, log: Callable[[], str], timeout: float = 60
+) -> None:
+    """Poll /openapi.json until the server answers; fail with its log if it exits or stalls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited:\n{log()}")
+        try:
+            if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"server did not start in {timeout} s:\n{log()}")
+        time.sleep(0.2)
 
 
 def run_shell(command: str, env: dict[str, str], cwd: Path | None = None) -> str:

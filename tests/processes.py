@@ -6,14 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import httpx
-
-from tests.live import free_port
+from tests.live import free_port, wait_until_serving
 
 
 @dataclass
@@ -59,16 +56,9 @@ def start_server(args: list[str], env: dict[str, str], log: Path) -> tuple[Proc,
     port = free_port()
     proc = spawn(["serve", *args, "--port", str(port)], env, log)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.process.poll() is not None:
-            raise AssertionError(f"server exited:\n{proc.output()}")
-        try:
-            if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"server did not start:\n{proc.output()}")
-        time.sleep(0.2)
+    try:
+        wait_until_serving(proc.process, base, proc.output)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc, base
