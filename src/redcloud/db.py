@@ -151,6 +151,8 @@ class Database:
 def _ensure_sqlite_dir(url: str) -> str:
     """The database file's path, its folder created if missing."""
     path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return str(Path(path).expanduser()) if path and path != ":memory:" else ":memory:"
+    if not path or path == ":memory:":
+        return ":memory:"
+    file = Path(path).expanduser()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    return str(file)

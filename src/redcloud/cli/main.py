@@ -132,7 +132,7 @@ def serve(
         "access_log": False,
     }
     if processes == 1:
-        uvicorn.run(create_app(config, run_workers=workers), **server_options)
+        uvicorn.run(create_app(config, run_workers=config.run_workers), **server_options)
         return
     # Each process builds its own app from the environment; hand the flags down through it.
     for name, value in overrides.items():
