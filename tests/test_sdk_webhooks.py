@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from redcloud.auth.models import ApiClient
+from redcloud.db import Database
 from redcloud.webhooks import signing
 from redcloud_client import (
     AsyncRedCloud,
@@ -240,3 +242,37 @@ async def test_listen_prints_readable_lines_and_reports_a_down_endpoint() -> Non
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_listen_takes_over_a_clients_urls_and_gives_them_back(
+    live_server: LiveServer, db: Database
+) -> None:
+    """--client points the API client's own URLs here (used when a number has no
+    overrides) and restores them on exit."""
+    async with db.session(write=True) as session:
+        client = await session.get(ApiClient, "rc_test_client_123")
+        assert client is not None
+        before = (client.inbound_webhook_url, client.delivery_webhook_url)
+    process, url = await start_listen(live_server.env, "--client", "rc_test_client_123", "--json")
+    try:
+        async with db.session() as session:
+            client = await session.get(ApiClient, "rc_test_client_123")
+            assert client is not None
+            assert client.inbound_webhook_url == client.delivery_webhook_url == url
+        async with AsyncRedCloud(live_server.base, *DEMO) as rc:
+            await rc.numbers.update("num_abc123", webhook_delivery_override=None)
+            sent = await rc.messages.send(
+                "num_abc123", "+15005550006", "SMS", text="hi", external_reference="listen-2"
+            )
+        printed = [json.loads(line) for line in await read_lines(process, 3)]
+        assert {p["messageId"] for p in printed} == {sent.results[0].message_id}
+        assert all(p["verified"] is True for p in printed)  # the client's secret, from the db
+        await stop(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    async with db.session() as session:
+        client = await session.get(ApiClient, "rc_test_client_123")
+        assert client is not None
+        assert (client.inbound_webhook_url, client.delivery_webhook_url) == before
