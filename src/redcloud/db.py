@@ -10,9 +10,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, pool, text
+from sqlalchemy import DateTime, MetaData, Table, event, pool, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -64,6 +65,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def table(model: type[Base]) -> Table:
+    """A model's table, for the hot paths written in SQLAlchemy Core (bench/NOTES.md)."""
+    mapped = model.__table__
+    assert isinstance(mapped, Table)
+    return mapped
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for write sessions.
 
@@ -89,7 +97,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 JOBS_CHANNEL = "redcloud_jobs"
-JOBS_ENQUEUED = "jobs_enqueued"  # session.info flag set by redcloud.jobs.queue.enqueue
+JOBS_ENQUEUED = "jobs_enqueued"  # session/connection info flag set by redcloud.jobs.queue
+_NOTIFY = text(f"NOTIFY {JOBS_CHANNEL}")
 
 
 class Database:
@@ -115,6 +124,13 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._write_engine = self.engine.execution_options(redcloud_write=True)
+        # A lone read needs no transaction: on PostgreSQL that saves BEGIN and ROLLBACK, two
+        # round trips. SQLite reads run in-process, where a transaction costs nothing.
+        self._lone_read_engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
         self.wakeups: set[asyncio.Event] = set()
@@ -135,7 +151,7 @@ class Database:
                 yield session
                 enqueued = session.info.pop(JOBS_ENQUEUED, False)
                 if enqueued and not self.is_sqlite:
-                    await session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
+                    await session.execute(_NOTIFY)
                 await session.commit()
             except BaseException:
                 await session.rollback()
@@ -143,6 +159,36 @@ class Database:
         if enqueued:
             for wakeup in self.wakeups:
                 wakeup.set()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        """The Core twin of `session` for the hot paths: one transaction on a connection,
+        committed when the block ends (waking workers if it enqueued jobs), rolled back if
+        it raises."""
+        engine = self._write_engine if write else self.engine
+        serialised = self._sqlite_writer if write and self.is_sqlite else contextlib.nullcontext()
+        async with serialised, engine.connect() as conn:
+            try:
+                await conn.begin()
+                yield conn
+                enqueued = conn.info.pop(JOBS_ENQUEUED, False)
+                if enqueued and not self.is_sqlite:
+                    await conn.execute(_NOTIFY)
+                await conn.commit()
+            except BaseException:
+                conn.info.pop(JOBS_ENQUEUED, None)
+                await conn.rollback()
+                raise
+        if enqueued:
+            for wakeup in self.wakeups:
+                wakeup.set()
+
+    @asynccontextmanager
+    async def lone_read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read statement, outside any transaction where that is
+        cheaper (PostgreSQL)."""
+        async with self._lone_read_engine.connect() as conn:
+            yield conn
 
     async def dispose(self) -> None:
         await self.engine.dispose()

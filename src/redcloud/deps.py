@@ -65,9 +65,9 @@ async def _current_client(
 ) -> AuthenticatedClient:
     if credentials is None or not credentials.credentials:
         raise Unauthorized()
-    async with database_of(request).session() as session:
+    async with database_of(request).lone_read() as conn:
         client = await resolve_bearer(
-            session, credentials.credentials, allow_static=settings_of(request).demo
+            conn, credentials.credentials, allow_static=settings_of(request).demo
         )
     if client is None:
         raise Unauthorized()

@@ -12,9 +12,20 @@ _ALPHABET = string.ascii_lowercase + string.digits
 _SORTED = string.digits + string.ascii_lowercase  # ASCII order, so text order is number order
 
 
+def _random36(length: int) -> str:
+    """`length` uniformly random base-36 characters from one draw of the OS's randomness
+    (a draw per character cost more than the rest of a send's id work; bench/NOTES.md)."""
+    value = secrets.randbelow(36**length)
+    chars = []
+    for _ in range(length):
+        value, digit = divmod(value, 36)
+        chars.append(_ALPHABET[digit])
+    return "".join(chars)
+
+
 def new_id(prefix: str, length: int = 20) -> str:
     """A prefixed random id, e.g. ``msg_k3x9...``; 20 base-36 characters carry ~103 bits."""
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    return prefix + _random36(length)
 
 
 def timed_id(prefix: str) -> str:
@@ -27,7 +38,7 @@ def timed_id(prefix: str) -> str:
     for _ in range(9):
         millis, digit = divmod(millis, 36)
         stamp = _SORTED[digit] + stamp
-    return prefix + stamp + "".join(secrets.choice(_ALPHABET) for _ in range(11))
+    return prefix + stamp + _random36(11)
 
 
 def message_id() -> str:

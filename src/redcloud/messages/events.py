@@ -29,33 +29,63 @@ def outbound_event(
     occurred_at_ms: int | None = None,
 ) -> MessageEvent:
     """The event row for one outbound transition; its payload is the webhook body."""
+    return MessageEvent(
+        **outbound_event_row(
+            message_id=message.id,
+            api_client_id=message.api_client_id,
+            external_reference=message.external_reference,
+            send_from=message.send_from,
+            to=message.to,
+            provider_ref=message.provider_message_ref,
+            status=status,
+            sequence=sequence,
+            error=error,
+            occurred_at_ms=occurred_at_ms,
+        )
+    )
+
+
+def outbound_event_row(
+    *,
+    message_id: str,
+    api_client_id: str,
+    external_reference: str | None,
+    send_from: str,
+    to: str,
+    provider_ref: str | None,
+    status: str,
+    sequence: int,
+    error: dict[str, str] | None = None,
+    occurred_at_ms: int | None = None,
+) -> dict[str, Any]:
+    """The message_events columns of one outbound transition, for ORM and Core writers."""
     occurred = occurred_at_ms if occurred_at_ms is not None else now_ms()
     data: dict[str, Any] = {
-        "messageId": message.id,
-        "externalReference": message.external_reference,
-        "sendFrom": message.send_from,
-        "to": message.to,
+        "messageId": message_id,
+        "externalReference": external_reference,
+        "sendFrom": send_from,
+        "to": to,
         "status": status,
         "error": error,
     }
-    if message.provider_message_ref:
-        data["providerMessageRef"] = message.provider_message_ref
+    if provider_ref:
+        data["providerMessageRef"] = provider_ref
     event_type = EVENT_TYPES[status]
     payload = {
         "eventType": event_type,
         "direction": "outbound",
         "occurredAt": occurred,
-        "apiClientId": message.api_client_id,
-        "messageId": message.id,
+        "apiClientId": api_client_id,
+        "messageId": message_id,
         "sequence": sequence,
         "data": data,
     }
-    return MessageEvent(
-        id=ids.event_id(),
-        message_id=message.id,
-        api_client_id=message.api_client_id,
-        sequence=sequence,
-        event_type=event_type,
-        occurred_at_ms=occurred,
-        payload=payload,
-    )
+    return {
+        "id": ids.event_id(),
+        "message_id": message_id,
+        "api_client_id": api_client_id,
+        "sequence": sequence,
+        "event_type": event_type,
+        "occurred_at_ms": occurred,
+        "payload": payload,
+    }

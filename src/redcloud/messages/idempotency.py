@@ -7,12 +7,13 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from redcloud.db import utcnow
+from redcloud.db import table, utcnow
 from redcloud.errors import Conflict, InvalidRequest
 from redcloud.messages.models import IdempotencyRecord
 
@@ -63,31 +64,52 @@ class InFlightKeys:
             self._held.discard(pair)
 
 
-async def lock_across_processes(session: AsyncSession, client_id: str, key: str) -> None:
+_records = table(IdempotencyRecord)
+_LOCK = text("SELECT pg_try_advisory_xact_lock(:id)")
+_FIND = select(
+    _records.c.request_hash,
+    _records.c.response_status,
+    _records.c.response_body,
+    _records.c.expires_at,
+).where(_records.c.api_client_id == bindparam("client"), _records.c.key == bindparam("key"))
+_DROP = delete(_records).where(
+    _records.c.api_client_id == bindparam("client"), _records.c.key == bindparam("key")
+)
+_INSERT = insert(_records)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    request_hash: str
+    status: int
+    body: dict[str, Any]
+
+
+async def lock_across_processes(conn: AsyncConnection, client_id: str, key: str) -> None:
     """On PostgreSQL, take a transaction-scoped advisory lock on (client, key) or answer 409."""
-    if session.get_bind().dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql":
         return  # SQLite serialises writers itself: a twin waits, then sees the stored record.
     digest = hashlib.sha256(f"{client_id}\0{key}".encode()).digest()
     lock_id = int.from_bytes(digest[:8], "big", signed=True)
-    got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id})
-    if not got:
+    if not await conn.scalar(_LOCK, {"id": lock_id}):
         raise Conflict(IN_PROGRESS, {"field": HEADER})
 
 
-async def find_live(session: AsyncSession, client_id: str, key: str) -> IdempotencyRecord | None:
-    """The stored record for (client, key) if it has not expired; an expired one is dropped."""
-    record = await session.get(IdempotencyRecord, (client_id, key))
-    if record is None:
+async def find_live(conn: AsyncConnection, client_id: str, key: str) -> StoredResponse | None:
+    """The stored response for (client, key) if it has not expired; an expired one is
+    dropped."""
+    names = {"client": client_id, "key": key}
+    row = (await conn.execute(_FIND, names)).first()
+    if row is None:
         return None
-    if record.expires_at <= utcnow():
-        await session.delete(record)
-        await session.flush()
+    if row.expires_at <= utcnow():
+        await conn.execute(_DROP, names)
         return None
-    return record
+    return StoredResponse(row.request_hash, row.response_status, row.response_body)
 
 
-def remember(
-    session: AsyncSession,
+async def remember(
+    conn: AsyncConnection,
     client_id: str,
     key: str,
     fingerprint: str,
@@ -96,17 +118,16 @@ def remember(
     retention: dt.timedelta,
 ) -> None:
     now = utcnow()
-    session.add(
-        IdempotencyRecord(
-            api_client_id=client_id,
-            key=key,
-            request_hash=fingerprint,
-            response_status=status,
-            response_body=body,
-            created_at=now,
-            expires_at=now + retention,
-        )
-    )
+    row = {
+        "api_client_id": client_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "response_status": status,
+        "response_body": body,
+        "created_at": now,
+        "expires_at": now + retention,
+    }
+    await conn.execute(_INSERT, row)
 
 
 async def purge_expired(session: AsyncSession, now: dt.datetime | None = None) -> int:

@@ -7,16 +7,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from redcloud import ids
 from redcloud.auth.service import AuthenticatedClient
 from redcloud.config import Settings
+from redcloud.db import table, utcnow
 from redcloud.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from redcloud.jobs.queue import PROVIDER_SUBMIT, WEBHOOK_DELIVER, enqueue
+from redcloud.jobs.queue import PROVIDER_SUBMIT, WEBHOOK_DELIVER, enqueue_many
 from redcloud.messages import idempotency, recipients
-from redcloud.messages.events import now_ms, outbound_event
-from redcloud.messages.models import QUEUED, Message
+from redcloud.messages.events import now_ms, outbound_event_row
+from redcloud.messages.models import QUEUED, Message, MessageEvent
 from redcloud.messages.schemas import MAX_MEDIA_BYTES, SendRequest
 from redcloud.numbers.models import ACTIVE, RELEASED, Number
 from redcloud.webhooks.urls import WebhookUrlError, check_webhook_url
@@ -26,14 +28,34 @@ _PHONE_LIKE = re.compile(r"^\+?[0-9 ().-]{7,20}$")
 
 
 @dataclass(frozen=True, slots=True)
+class SendingNumber:
+    id: str
+    e164: str
+
+
+@dataclass(frozen=True, slots=True)
 class SendOutcome:
     status: int
     body: dict[str, Any]
     replayed: bool = False
 
 
+_messages, _events, _numbers = table(Message), table(MessageEvent), table(Number)
+_INSERT_MESSAGES = insert(_messages)
+_INSERT_EVENTS = insert(_events)
+_NUMBER = select(
+    _numbers.c.id,
+    _numbers.c.e164,
+    _numbers.c.status,
+    _numbers.c.api_client_id,
+    _numbers.c.campaign_reg_id,
+    _numbers.c.sms_enabled,
+    _numbers.c.mms_enabled,
+).where(_numbers.c.id == bindparam("id"))
+
+
 async def send(
-    session: AsyncSession,
+    conn: AsyncConnection,
     client: AuthenticatedClient,
     key: str,
     request: SendRequest,
@@ -41,19 +63,22 @@ async def send(
 ) -> SendOutcome:
     """Accept a send: every accepted recipient becomes a message, its queued event (with the
     event's webhook job) and its submit job, written with the idempotency record in the
-    caller's transaction."""
+    caller's transaction.
+
+    Every 202 costs this once, so it is SQLAlchemy Core with statements built at import
+    and one multi-row INSERT per table (bench/NOTES.md has the measurements)."""
     check_content(request)
     fingerprint = idempotency.request_fingerprint(
         request.model_dump(mode="json", exclude_unset=True)
     )
-    await idempotency.lock_across_processes(session, client.id, key)
-    stored = await idempotency.find_live(session, client.id, key)
+    await idempotency.lock_across_processes(conn, client.id, key)
+    stored = await idempotency.find_live(conn, client.id, key)
     if stored is not None:
         if stored.request_hash != fingerprint:
             raise Conflict(idempotency.REUSED, {"field": idempotency.HEADER})
-        return SendOutcome(stored.response_status, stored.response_body, replayed=True)
+        return SendOutcome(stored.status, stored.body, replayed=True)
 
-    number = await sending_number(session, client, request)
+    number = await sending_number(conn, client, request)
     accepted, rejected = recipients.screen(request.to, strict=settings.strict_recipient_validation)
     if not accepted:
         raise InvalidRequest(
@@ -62,40 +87,50 @@ async def send(
 
     media = [m.model_dump(exclude_unset=True) for m in request.media] if request.media else None
     occurred = now_ms()
-    results = []
+    now = utcnow()
+    messages, events, jobs, results = [], [], [], []
     for to in accepted:
-        message = Message(
-            id=ids.message_id(),
+        message_id = ids.message_id()
+        messages.append(
+            {
+                "id": message_id,
+                "api_client_id": client.id,
+                "number_id": number.id,
+                "direction": "outbound",
+                "message_type": request.messageType,
+                "send_from": number.e164,
+                "to": to,
+                "text": request.text,
+                "media": media,
+                "external_reference": request.externalReference,
+                "status": QUEUED,
+                "last_sequence": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        event = outbound_event_row(
+            message_id=message_id,
             api_client_id=client.id,
-            number_id=number.id,
-            direction="outbound",
-            message_type=request.messageType,
+            external_reference=request.externalReference,
             send_from=number.e164,
             to=to,
-            text=request.text,
-            media=media,
-            external_reference=request.externalReference,
+            provider_ref=None,
             status=QUEUED,
-            last_sequence=1,
+            sequence=1,
+            occurred_at_ms=occurred,
         )
-        session.add(message)
-        event = outbound_event(message, QUEUED, 1, occurred_at_ms=occurred)
-        session.add(event)
-        enqueue(session, WEBHOOK_DELIVER, {"eventId": event.id})
-        enqueue(session, PROVIDER_SUBMIT, {"messageId": message.id})
-        results.append({"to": to, "messageId": message.id, "status": "QUEUED"})
+        events.append(event)
+        jobs.append((WEBHOOK_DELIVER, {"eventId": event["id"]}))
+        jobs.append((PROVIDER_SUBMIT, {"messageId": message_id}))
+        results.append({"to": to, "messageId": message_id, "status": "QUEUED"})
 
+    await conn.execute(_INSERT_MESSAGES, messages)
+    await conn.execute(_INSERT_EVENTS, events)
+    await enqueue_many(conn, jobs)
     body = {"results": results, "errors": [r.as_json() for r in rejected]}
-    idempotency.remember(
-        session,
-        client.id,
-        key,
-        fingerprint,
-        ACCEPTED,
-        body,
-        dt.timedelta(hours=settings.idempotency_retention_hours),
-    )
-    await session.flush()
+    retention = dt.timedelta(hours=settings.idempotency_retention_hours)
+    await idempotency.remember(conn, client.id, key, fingerprint, ACCEPTED, body, retention)
     return SendOutcome(ACCEPTED, body)
 
 
@@ -122,8 +157,8 @@ def check_content(request: SendRequest) -> None:
 
 
 async def sending_number(
-    session: AsyncSession, client: AuthenticatedClient, request: SendRequest
-) -> Number:
+    conn: AsyncConnection, client: AuthenticatedClient, request: SendRequest
+) -> SendingNumber:
     """The number named by sendFrom, if this client may send this message type from it."""
     send_from = request.sendFrom
     if _PHONE_LIKE.match(send_from):
@@ -132,7 +167,7 @@ async def sending_number(
             "sendFrom must be a Red Cloud numberId such as num_abc123, not a phone number; "
             "GET /api/core/numbers lists yours",
         )
-    number = await session.get(Number, send_from)
+    number = (await conn.execute(_NUMBER, {"id": send_from})).first()
     if number is None or number.status == RELEASED:
         raise NotFound(f"sendFrom number {send_from} was not found", {"field": "sendFrom"})
     if number.api_client_id != client.id:
@@ -148,7 +183,7 @@ async def sending_number(
         )
     if not number.campaign_reg_id:
         raise _invalid("sendFrom", "sendFrom must have campaignregId configured")
-    return number
+    return SendingNumber(number.id, number.e164)
 
 
 def _invalid(field: str, message: str) -> InvalidRequest:
