@@ -373,19 +373,17 @@ async def test_stale_and_duplicate_reports_are_ignored(
     api: httpx.AsyncClient, auth: dict[str, str], db: Database, demo: None
 ) -> None:
     message_id = await send_to(api, auth, "+15005550006", "stale")
-    async with db.session(write=True) as session:
-        assert await lifecycle.delivery_report(session, message_id=message_id, status="delivered")
-    async with db.session(write=True) as session:
+    async with db.transaction(write=True) as conn:
+        assert await lifecycle.delivery_report(conn, message_id=message_id, status="delivered")
+    async with db.transaction(write=True) as conn:
         # duplicate final report, then a stale 'sent', then a contradicting 'failed'
-        assert not await lifecycle.delivery_report(
-            session, message_id=message_id, status="delivered"
-        )
-        assert not await lifecycle.delivery_report(session, message_id=message_id, status="sent")
+        assert not await lifecycle.delivery_report(conn, message_id=message_id, status="delivered")
+        assert not await lifecycle.delivery_report(conn, message_id=message_id, status="sent")
         error = {"code": "30003", "message": "late"}
         assert not await lifecycle.delivery_report(
-            session, message_id=message_id, status="failed", error=error
+            conn, message_id=message_id, status="failed", error=error
         )
-        assert not await lifecycle.delivery_report(session, provider_ref="nope", status="delivered")
+        assert not await lifecycle.delivery_report(conn, provider_ref="nope", status="delivered")
     async with db.session() as session:
         message = await session.get(Message, message_id)
         sequences = list(

@@ -120,6 +120,11 @@ class Database:
         if self.is_sqlite:
             path = _ensure_sqlite_dir(self.url)
             kwargs["async_creator"] = sqlite_inline.connector(path)
+            if not null_pool and path != ":memory:":
+                # A worker runs up to 64 jobs at once beside the API's requests; opening a
+                # connection (a thread and four PRAGMAs) costs more than a job's statements,
+                # so enough of them stay open. Idle, each is a file handle and a parked thread.
+                kwargs.update(pool_size=32, max_overflow=64)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

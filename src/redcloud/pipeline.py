@@ -79,8 +79,8 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
-                async with self.db.session(write=True) as session:
-                    expired = await lifecycle.expire_unreported(session, timeout)
+                async with self.db.transaction(write=True) as conn:
+                    expired = await lifecycle.expire_unreported(conn, timeout)
                 if expired:
                     log.info("failed messages with no delivery report", count=expired)
                 if loop.time() >= next_purge:

@@ -72,6 +72,9 @@ class SecretBox:
 
     def __init__(self, key: str | bytes) -> None:
         self._fernet = Fernet(key)
+        # Every webhook delivery needs its client's secret; decrypting costs more than the
+        # rest of the signing, so plaintexts stay in this process's memory once read.
+        self._plain: dict[bytes, str] = {}
 
     @classmethod
     def from_settings(cls, secret_key: str | None, data_dir: Path) -> SecretBox:
@@ -90,13 +93,20 @@ class SecretBox:
         return self._fernet.encrypt(plaintext.encode())
 
     def decrypt(self, ciphertext: bytes) -> str:
+        plain = self._plain.get(ciphertext)
+        if plain is not None:
+            return plain
         try:
-            return self._fernet.decrypt(ciphertext).decode()
+            plain = self._fernet.decrypt(ciphertext).decode()
         except InvalidToken as exc:
             raise ValueError(
                 "Cannot decrypt a webhook signing secret: REDCLOUD_SECRET_KEY (or "
                 "data_dir/secret.key) is not the key it was stored with."
             ) from exc
+        if len(self._plain) >= 4096:
+            self._plain.clear()
+        self._plain[ciphertext] = plain
+        return plain
 
 
 def _b64(raw: bytes) -> str:

@@ -28,16 +28,21 @@ def enqueue(
     return job
 
 
-async def enqueue_many(conn: AsyncConnection, jobs: list[tuple[str, dict[str, Any]]]) -> None:
-    """Core twin of `enqueue`: due now, all in one multi-row INSERT on the caller's
-    transaction (redcloud.db.Database.transaction)."""
+async def enqueue_many(
+    conn: AsyncConnection,
+    jobs: list[tuple[str, dict[str, Any]]],
+    *,
+    run_at: dt.datetime | None = None,
+) -> None:
+    """Core twin of `enqueue`: all in one multi-row INSERT on the caller's transaction
+    (redcloud.db.Database.transaction)."""
     now = utcnow()
     rows = [
         {
             "kind": kind,
             "payload": payload,
             "status": PENDING,
-            "run_at": now,
+            "run_at": run_at or now,
             "attempts": 0,
             "created_at": now,
             "updated_at": now,

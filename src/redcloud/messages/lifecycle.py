@@ -11,13 +11,13 @@ import datetime as dt
 from typing import Any
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from redcloud import ids
-from redcloud.db import utcnow
-from redcloud.jobs.queue import WEBHOOK_DELIVER, enqueue
-from redcloud.messages.events import now_ms, outbound_event
+from redcloud.db import table, utcnow
+from redcloud.jobs.queue import WEBHOOK_DELIVER, enqueue, enqueue_many
+from redcloud.messages.events import now_ms, outbound_event_row
 from redcloud.messages.models import (
     DELIVERED,
     FAILED,
@@ -38,37 +38,99 @@ NEXT: dict[str, frozenset[str]] = {
 REPORT_TIMEOUT = "DELIVERY_REPORT_TIMEOUT"
 
 
-async def locked(session: AsyncSession, message_id: str) -> Message | None:
-    """The message, row-locked on PostgreSQL (SQLite's write lock already serialises)."""
-    return await session.scalar(select(Message).where(Message.id == message_id).with_for_update())
+_messages, _events = table(Message), table(MessageEvent)
+_STATE_COLUMNS = (
+    _messages.c.id,
+    _messages.c.api_client_id,
+    _messages.c.status,
+    _messages.c.last_sequence,
+    _messages.c.send_from,
+    _messages.c.to,
+    _messages.c.external_reference,
+    _messages.c.provider_message_ref,
+    _messages.c.error_code,
+    _messages.c.error_message,
+)
+# Row-locked on PostgreSQL; SQLite's write lock already serialises (it renders no FOR UPDATE).
+_STATE = select(*_STATE_COLUMNS).where(_messages.c.id == bindparam("id")).with_for_update()
+_BY_REF = select(_messages.c.id).where(_messages.c.provider_message_ref == bindparam("ref"))
+_ADVANCE = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("message_id"))
+    .values(
+        status=bindparam("status"),
+        last_sequence=bindparam("last_sequence"),
+        provider_message_ref=bindparam("provider_message_ref"),
+        error_code=bindparam("error_code"),
+        error_message=bindparam("error_message"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_INSERT_EVENTS = insert(_events)
 
 
-def transition(
-    session: AsyncSession,
-    message: Message,
-    status: str,
-    *,
+async def advance(
+    conn: AsyncConnection,
+    message_id: str,
+    *statuses: str,
     error: dict[str, str] | None = None,
     provider_ref: str | None = None,
-) -> MessageEvent | None:
-    """Move the message on and record the event; None if the move is not allowed now."""
-    if status not in NEXT.get(message.status, frozenset()):
-        return None
-    if provider_ref and not message.provider_message_ref:
-        message.provider_message_ref = provider_ref
-    message.status = status
-    message.last_sequence += 1
-    message.updated_at = utcnow()
-    if error:
-        message.error_code, message.error_message = error["code"], error["message"][:500]
-    event = outbound_event(message, status, message.last_sequence, error=error)
-    session.add(event)
-    enqueue(session, WEBHOOK_DELIVER, {"eventId": event.id})
-    return event
+) -> bool:
+    """Move the message through `statuses` in order, each allowed step writing its event
+    (the next sequence number) and that event's webhook job in the caller's transaction.
+    True if the last status was applied; `error` belongs to the last status.
+
+    Core statements on a locked row: every message passes here two or three times."""
+    row = (await conn.execute(_STATE, {"id": message_id})).first()
+    if row is None:
+        return False
+    current, sequence = row.status, row.last_sequence
+    ref = row.provider_message_ref or provider_ref
+    error_code, error_message = row.error_code, row.error_message
+    events: list[dict[str, Any]] = []
+    applied = False
+    for index, status in enumerate(statuses):
+        applied = status in NEXT.get(current, frozenset())
+        if not applied:
+            continue
+        step_error = error if index == len(statuses) - 1 else None
+        if step_error:
+            error_code, error_message = step_error["code"], step_error["message"][:500]
+        current, sequence = status, sequence + 1
+        events.append(
+            outbound_event_row(
+                message_id=row.id,
+                api_client_id=row.api_client_id,
+                external_reference=row.external_reference,
+                send_from=row.send_from,
+                to=row.to,
+                provider_ref=ref,
+                status=status,
+                sequence=sequence,
+                error=step_error,
+            )
+        )
+    if not events:
+        return False
+    await conn.execute(
+        _ADVANCE,
+        {
+            "message_id": row.id,
+            "status": current,
+            "last_sequence": sequence,
+            "provider_message_ref": ref,
+            "error_code": error_code,
+            "error_message": error_message,
+            "updated_at": utcnow(),
+        },
+    )
+    await conn.execute(_INSERT_EVENTS, events)
+    await enqueue_many(conn, [(WEBHOOK_DELIVER, {"eventId": e["id"]}) for e in events])
+    return applied
 
 
 async def delivery_report(
-    session: AsyncSession,
+    conn: AsyncConnection,
     *,
     status: str,
     message_id: str | None = None,
@@ -80,44 +142,37 @@ async def delivery_report(
     A report can overtake the submit's own answer; a final report for a message still
     queued means the carrier had it, so `sent` is recorded first.
     """
-    message = None
-    if message_id:
-        message = await locked(session, message_id)
-    elif provider_ref:
-        found = await session.scalar(
-            select(Message.id).where(Message.provider_message_ref == provider_ref)
-        )
-        message = await locked(session, found) if found else None
-    if message is None:
-        log.warning("delivery report for an unknown message", ref=provider_ref, id=message_id)
+    if not message_id and provider_ref:
+        message_id = await conn.scalar(_BY_REF, {"ref": provider_ref})
+    if not message_id:
+        log.warning("delivery report for an unknown message", ref=provider_ref)
         return False
-    if message.status == QUEUED and status in (DELIVERED, FAILED):
-        transition(session, message, SENT, provider_ref=provider_ref)
-    applied = transition(session, message, status, error=error, provider_ref=provider_ref)
-    if applied is None:
-        log.info("ignored stale report", message=message.id, status=status, now=message.status)
-    return applied is not None
+    statuses = (SENT, status) if status in (DELIVERED, FAILED) else (status,)
+    applied = await advance(conn, message_id, *statuses, error=error, provider_ref=provider_ref)
+    if not applied:
+        log.info("ignored stale, duplicate or unknown report", message=message_id, status=status)
+    return applied
 
 
-async def expire_unreported(session: AsyncSession, timeout_seconds: int, limit: int = 500) -> int:
+async def expire_unreported(conn: AsyncConnection, timeout_seconds: int, limit: int = 500) -> int:
     """Fail sent messages whose delivery report never came."""
     cutoff = utcnow() - dt.timedelta(seconds=timeout_seconds)
     query = (
-        select(Message)
-        .where(Message.status == SENT, Message.updated_at < cutoff)
-        .order_by(Message.updated_at)
+        select(_messages.c.id)
+        .where(_messages.c.status == SENT, _messages.c.updated_at < cutoff)
+        .order_by(_messages.c.updated_at)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    messages = list((await session.scalars(query)).all())
+    ids_ = list((await conn.scalars(query)).all())
     error = {
         "code": REPORT_TIMEOUT,
         "message": f"No delivery report from the carrier within {timeout_seconds} seconds",
     }
-    for message in messages:
-        transition(session, message, FAILED, error=error)
-    return len(messages)
+    for message_id in ids_:
+        await advance(conn, message_id, FAILED, error=error)
+    return len(ids_)
 
 
 async def receive_inbound(

@@ -12,12 +12,12 @@ import asyncio
 import datetime as dt
 import secrets
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from redcloud.db import Database, utcnow
+from redcloud.db import Database, table, utcnow
 from redcloud.jobs.claim import ClaimedJob
-from redcloud.jobs.queue import SANDBOX_REPORT, enqueue
+from redcloud.jobs.queue import SANDBOX_REPORT, enqueue_many
 from redcloud.messages import lifecycle
 from redcloud.messages.models import DELIVERED, FAILED, Message
 from redcloud.providers.base import Accepted, OutboundMessage, Rejected, SubmitResult
@@ -33,6 +33,15 @@ UNREACHABLE = ("30003", "Unreachable destination handset")
 CARRIER_BUSY = ("30001", "Queue overflow at the carrier; try again")
 
 
+_submissions = table(SandboxSubmission)
+# What the carrier already has of a message: how many submits, and the accepted one's ref.
+_EARLIER = select(
+    func.count().label("submissions"),
+    func.max(_submissions.c.provider_ref).label("accepted_ref"),
+).where(_submissions.c.message_id == bindparam("message_id"))
+_RECORD = insert(_submissions)
+
+
 class SandboxCarrier:
     name = "sandbox"
 
@@ -44,25 +53,15 @@ class SandboxCarrier:
     async def submit(self, message: OutboundMessage) -> SubmitResult:
         if self.submit_latency:
             await asyncio.sleep(self.submit_latency)
-        async with self.db.session(write=True) as session:
-            return await self._submit(session, message)
+        async with self.db.transaction(write=True) as conn:
+            return await self._submit(conn, message)
 
-    async def _submit(self, session: AsyncSession, message: OutboundMessage) -> SubmitResult:
-        accepted = await session.scalar(
-            select(SandboxSubmission.provider_ref).where(
-                SandboxSubmission.message_id == message.message_id,
-                SandboxSubmission.provider_ref.is_not(None),
-            )
-        )
-        if accepted:
+    async def _submit(self, conn: AsyncConnection, message: OutboundMessage) -> SubmitResult:
+        earlier = (await conn.execute(_EARLIER, {"message_id": message.message_id})).one()
+        if earlier.accepted_ref:
             # An idempotent carrier: a repeated submit of the same message is not a new SMS.
-            return Accepted(accepted)
-        attempt = 1 + int(
-            await session.scalar(
-                select(func.count()).where(SandboxSubmission.message_id == message.message_id)
-            )
-            or 0
-        )
+            return Accepted(earlier.accepted_ref)
+        attempt = 1 + int(earlier.submissions or 0)
         result: SubmitResult
         if message.to == REJECT_AT_SUBMIT:
             result = Rejected(*UNKNOWN_HANDSET, retryable=False)
@@ -76,25 +75,21 @@ class SandboxCarrier:
                     report.update(status=FAILED, code=UNREACHABLE[0], message=UNREACHABLE[1])
                 else:
                     report.update(status=DELIVERED)
-                enqueue(
-                    session,
-                    SANDBOX_REPORT,
-                    report,
-                    run_at=utcnow() + dt.timedelta(seconds=self.delivery_delay),
-                )
-        session.add(
-            SandboxSubmission(
-                message_id=message.message_id,
-                attempt=attempt,
-                provider_ref=result.provider_ref if isinstance(result, Accepted) else None,
-                from_e164=message.send_from,
-                to_e164=message.to,
-                message_type=message.message_type,
-                text=message.text,
-                media=message.media,
-                outcome="accepted" if isinstance(result, Accepted) else f"rejected {result.code}",
-            )
-        )
+                due = utcnow() + dt.timedelta(seconds=self.delivery_delay)
+                await enqueue_many(conn, [(SANDBOX_REPORT, report)], run_at=due)
+        row = {
+            "message_id": message.message_id,
+            "attempt": attempt,
+            "provider_ref": result.provider_ref if isinstance(result, Accepted) else None,
+            "from_e164": message.send_from,
+            "to_e164": message.to,
+            "message_type": message.message_type,
+            "text": message.text,
+            "media": message.media,
+            "outcome": "accepted" if isinstance(result, Accepted) else f"rejected {result.code}",
+            "received_at": utcnow(),
+        }
+        await conn.execute(_RECORD, row)
         return result
 
     async def report(self, job: ClaimedJob) -> None:
@@ -103,9 +98,9 @@ class SandboxCarrier:
         error = None
         if payload["status"] == FAILED:
             error = {"code": payload["code"], "message": payload["message"]}
-        async with self.db.session(write=True) as session:
+        async with self.db.transaction(write=True) as conn:
             await lifecycle.delivery_report(
-                session,
+                conn,
                 message_id=payload["messageId"],
                 provider_ref=payload["providerRef"],
                 status=payload["status"],

@@ -7,25 +7,13 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcloud.auth.models import ApiClient
 from redcloud.jobs.queue import WEBHOOK_DELIVER, enqueue
-from redcloud.messages.models import PENDING, WEBHOOK_FAILED, Message, MessageEvent
-from redcloud.numbers.models import Number
+from redcloud.messages.models import PENDING, WEBHOOK_FAILED, MessageEvent
 from redcloud.webhooks.models import WebhookAttempt
 
 
 class WebhookError(ValueError):
     """An operator request on webhooks that cannot be carried out."""
-
-
-def destination(event: MessageEvent, number: Number | None, client: ApiClient) -> str | None:
-    """Outbound events: the number's delivery override, else the client's delivery URL.
-    Inbound: the number's inbound override, else the client's inbound URL."""
-    if event.event_type == "message.inbound":
-        override = number.webhook_inbound_override if number else None
-        return override or client.inbound_webhook_url
-    override = number.webhook_delivery_override if number else None
-    return override or client.delivery_webhook_url
 
 
 async def redeliver(session: AsyncSession, event_id: str) -> MessageEvent:
@@ -78,20 +66,3 @@ async def attempts(
     if client_id:
         query = query.where(MessageEvent.api_client_id == client_id)
     return [(a, e) for a, e in (await session.execute(query)).all()]
-
-
-async def delivery_context(
-    session: AsyncSession, event_id: str
-) -> tuple[MessageEvent, Number | None, ApiClient] | None:
-    row = (
-        await session.execute(
-            select(MessageEvent, Number, ApiClient)
-            .join(Message, Message.id == MessageEvent.message_id)
-            .join(ApiClient, ApiClient.id == MessageEvent.api_client_id)
-            .outerjoin(Number, Number.id == Message.number_id)
-            .where(MessageEvent.id == event_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    return row[0], row[1], row[2]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
+from sqlalchemy import bindparam, insert, select, update
 
+from redcloud.auth.models import ApiClient
 from redcloud.auth.security import SecretBox
-from redcloud.db import Database, utcnow
+from redcloud.db import Database, table, utcnow
 from redcloud.jobs.claim import ClaimedJob
 from redcloud.jobs.worker import RetryLater
 from redcloud.messages.models import (
@@ -17,14 +20,48 @@ from redcloud.messages.models import (
     PENDING,
     WEBHOOK_DELIVERED,
     WEBHOOK_FAILED,
+    Message,
     MessageEvent,
 )
+from redcloud.numbers.models import Number
 from redcloud.webhooks import signing
 from redcloud.webhooks.delivery import WebhookSender
 from redcloud.webhooks.models import WebhookAttempt
-from redcloud.webhooks.service import delivery_context, destination
 
 log = structlog.get_logger("redcloud.webhooks")
+
+
+_events, _messages = table(MessageEvent), table(Message)
+_numbers, _clients, _attempts = table(Number), table(ApiClient), table(WebhookAttempt)
+# Everything one delivery needs, in one Core statement (three run per message).
+_CONTEXT = (
+    select(
+        _events.c.event_type,
+        _events.c.payload,
+        _events.c.delivery_status,
+        _events.c.delivery_attempts,
+        _numbers.c.webhook_inbound_override,
+        _numbers.c.webhook_delivery_override,
+        _clients.c.inbound_webhook_url,
+        _clients.c.delivery_webhook_url,
+        _clients.c.webhook_secret_encrypted,
+    )
+    .join(_messages, _messages.c.id == _events.c.message_id)
+    .join(_clients, _clients.c.id == _events.c.api_client_id)
+    .outerjoin(_numbers, _numbers.c.id == _messages.c.number_id)
+    .where(_events.c.id == bindparam("event_id"))
+)
+_LOG_ATTEMPT = insert(_attempts)
+# Only a still-pending event moves on, so a duplicate run never overwrites a final outcome.
+_SETTLE = (
+    update(_events)
+    .where(_events.c.id == bindparam("event_id"), _events.c.delivery_status == PENDING)
+    .values(
+        delivery_status=bindparam("new_status"),
+        delivery_attempts=bindparam("attempts"),
+        delivered_at=bindparam("at"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,35 +74,24 @@ class Delivery:
     async def deliver(self, job: ClaimedJob) -> None:
         event_id = job.payload["eventId"]
         base = int(job.payload.get("base", 0))
-        async with self.db.session() as session:
-            context = await delivery_context(session, event_id)
-            if context is None:
-                return
-            event, number, client = context
-            if event.delivery_status != PENDING:
-                return  # delivered (or given up) already: this run is a duplicate
-            url = destination(event, number, client)
-            secret = (
-                self.box.decrypt(client.webhook_secret_encrypted)
-                if client.webhook_secret_encrypted
-                else None
-            )
-            body = json.dumps(event.payload, separators=(",", ":")).encode()
-            attempt = event.delivery_attempts + 1
+        async with self.db.lone_read() as conn:
+            event = (await conn.execute(_CONTEXT, {"event_id": event_id})).first()
+        if event is None or event.delivery_status != PENDING:
+            return  # gone, or delivered (or given up) already: this run is a duplicate
+        # Inbound events go to the number's inbound override, else the client's inbound URL;
+        # outbound ones to the number's delivery override, else the client's delivery URL.
+        if event.event_type == "message.inbound":
+            url = event.webhook_inbound_override or event.inbound_webhook_url
+        else:
+            url = event.webhook_delivery_override or event.delivery_webhook_url
+        ciphertext = event.webhook_secret_encrypted
+        secret = self.box.decrypt(ciphertext) if ciphertext else None
+        body = json.dumps(event.payload, separators=(",", ":")).encode()
+        attempt = event.delivery_attempts + 1
 
         if url is None:
-            async with self.db.session(write=True) as session:
-                current = await session.get(MessageEvent, event_id)
-                if current is not None and current.delivery_status == PENDING:
-                    current.delivery_status = NO_DESTINATION
-                    session.add(
-                        WebhookAttempt(
-                            event_id=event_id,
-                            attempt=attempt,
-                            url=None,
-                            error="no webhook URL configured for this client or number",
-                        )
-                    )
+            error = "no webhook URL configured for this client or number"
+            await self._settle(event_id, attempt, None, NO_DESTINATION, {"error": error})
             log.warning("event has no webhook destination", event_id=event_id)
             return
 
@@ -78,28 +104,45 @@ class Delivery:
 
         retries_used = attempt - base - 1
         terminal = not result.ok and retries_used >= len(self.retry_delays)
-        async with self.db.session(write=True) as session:
-            current = await session.get(MessageEvent, event_id)
-            if current is None:
-                return
-            session.add(
-                WebhookAttempt(
-                    event_id=event_id,
-                    attempt=attempt,
-                    url=url,
-                    status_code=result.status_code,
-                    latency_ms=result.latency_ms,
-                    error=result.error,
-                    response_excerpt=result.response_excerpt,
-                )
-            )
-            current.delivery_attempts = attempt
-            if result.ok:
-                current.delivery_status = WEBHOOK_DELIVERED
-                current.delivered_at = utcnow()
-            elif terminal:
-                current.delivery_status = WEBHOOK_FAILED
+        outcome = WEBHOOK_DELIVERED if result.ok else WEBHOOK_FAILED if terminal else PENDING
+        logged = {
+            "status_code": result.status_code,
+            "latency_ms": result.latency_ms,
+            "error": result.error,
+            "response_excerpt": result.response_excerpt,
+        }
+        await self._settle(event_id, attempt, url, outcome, logged)
         if not result.ok and not terminal:
             raise RetryLater(self.retry_delays[retries_used], result.error or "failed attempt")
         if terminal:
             log.warning("webhook delivery failed for good", event_id=event_id, attempts=attempt)
+
+    async def _settle(
+        self, event_id: str, attempt: int, url: str | None, outcome: str, logged: dict[str, Any]
+    ) -> None:
+        """Log the attempt and move the event on, in one transaction."""
+        now = utcnow()
+        async with self.db.transaction(write=True) as conn:
+            await conn.execute(
+                _LOG_ATTEMPT,
+                {
+                    "event_id": event_id,
+                    "attempt": attempt,
+                    "url": url,
+                    "status_code": None,
+                    "latency_ms": None,
+                    "error": None,
+                    "response_excerpt": None,
+                    **logged,
+                    "attempted_at": now,
+                },
+            )
+            await conn.execute(
+                _SETTLE,
+                {
+                    "event_id": event_id,
+                    "new_status": outcome,
+                    "attempts": attempt,
+                    "at": now if outcome == WEBHOOK_DELIVERED else None,
+                },
+            )
