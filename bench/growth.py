@@ -96,8 +96,8 @@ async def claim_latency(url: str, jobs: int = 2000, batch: int = 32) -> dict[str
                 enqueue(session, "bench.noop", {"i": i})
         while True:
             started = time.perf_counter()
-            async with db.session(write=True) as session:
-                claimed = await claim(session, "bench", batch, 60)
+            async with db.transaction(write=True) as conn:
+                claimed = await claim(conn, "bench", batch, 60)
             timings.append((time.perf_counter() - started) * 1000)
             if not claimed:
                 break

@@ -43,31 +43,31 @@ async def run_until(worker: Worker, condition: object, timeout: float = 10) -> N
 
 async def test_claims_are_disjoint_and_leased(db: Database) -> None:
     await add_jobs(db, 5)
-    async with db.session(write=True) as session:
-        first = await q.claim(session, "a", 3, 60)
-    async with db.session(write=True) as session:
-        second = await q.claim(session, "b", 10, 60)
+    async with db.transaction(write=True) as conn:
+        first = await q.claim(conn, "a", 3, 60)
+    async with db.transaction(write=True) as conn:
+        second = await q.claim(conn, "b", 10, 60)
     assert len(first) == 3
     assert len(second) == 2
     assert not {j.id for j in first} & {j.id for j in second}
     assert {j.attempts for j in first + second} == {1}
-    async with db.session(write=True) as session:
-        assert await q.claim(session, "c", 10, 60) == []
+    async with db.transaction(write=True) as conn:
+        assert await q.claim(conn, "c", 10, 60) == []
 
 
 async def test_expired_lease_is_claimed_again(db: Database) -> None:
     await add_jobs(db, 1)
-    async with db.session(write=True) as session:
-        (dead,) = await q.claim(session, "dead-worker", 1, 60)
-        await session.execute(
+    async with db.transaction(write=True) as conn:
+        (dead,) = await q.claim(conn, "dead-worker", 1, 60)
+        await conn.execute(
             update(Job).values(lease_expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         )
-    async with db.session(write=True) as session:
-        (again,) = await q.claim(session, "live-worker", 1, 60)
+    async with db.transaction(write=True) as conn:
+        (again,) = await q.claim(conn, "live-worker", 1, 60)
     assert again.id == dead.id
     assert again.attempts == 2
-    async with db.session(write=True) as session:
-        await q.finish(session, [dead.id], "dead-worker")  # the dead worker's late answer: ignored
+    async with db.transaction(write=True) as conn:
+        await q.finish(conn, [dead.id], "dead-worker")  # the dead worker's late answer: ignored
     assert len(await jobs(db)) == 1
 
 

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from redcloud.db import Database, utcnow
 from redcloud.jobs import claim as q
@@ -91,7 +91,7 @@ class Worker:
             await self._drain(grace_seconds)
             finished, self._finished = self._finished, []
             try:
-                await self._record(lambda session: q.finish(session, finished, self.name))
+                await self._record(lambda conn: q.finish(conn, finished, self.name))
             except Exception:  # they run again once their leases run out; handlers allow it
                 log.exception("could not delete finished jobs", count=len(finished))
             log.info("worker stopped", worker=self.name, completed=self.completed)
@@ -106,8 +106,8 @@ class Worker:
             if not running:
                 continue
             try:
-                async with self.db.session(write=True) as session:
-                    await q.extend_leases(session, running, self.name, self.lease_seconds)
+                async with self.db.transaction(write=True) as conn:
+                    await q.extend_leases(conn, running, self.name, self.lease_seconds)
             except Exception:
                 log.exception("lease renewal failed; retrying", worker=self.name)
 
@@ -117,9 +117,9 @@ class Worker:
         if free <= 0 and not finished:
             return 0
         try:
-            async with self.db.session(write=True) as session:
-                await q.finish(session, finished, self.name)
-                jobs = await q.claim(session, self.name, free, self.lease_seconds) if free else []
+            async with self.db.transaction(write=True) as conn:
+                await q.finish(conn, finished, self.name)
+                jobs = await q.claim(conn, self.name, free, self.lease_seconds) if free else []
         except BaseException:
             self._finished[:0] = finished  # not recorded: with the next claim, then
             raise
@@ -137,8 +137,8 @@ class Worker:
         timeout = self.poll_seconds
         if len(self._running) < self.concurrency:
             with contextlib.suppress(Exception):
-                async with self.db.session() as session:
-                    due = await q.next_due(session)
+                async with self.db.lone_read() as conn:
+                    due = await q.next_due(conn)
                 if due is not None:
                     timeout = max(0.005, min(timeout, (due - utcnow()).total_seconds()))
         self._kick.clear()
@@ -171,16 +171,16 @@ class Worker:
         self, job: ClaimedJob, delay: float, error: str, *, give_up: bool = False
     ) -> None:
         await self._record(
-            lambda session: q.reschedule(session, job.id, self.name, delay, error, give_up=give_up)
+            lambda conn: q.reschedule(conn, job.id, self.name, delay, error, give_up=give_up)
         )
 
-    async def _record(self, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    async def _record(self, write: Callable[[AsyncConnection], Awaitable[None]]) -> None:
         """Write a job's outcome, retrying a busy or briefly unreachable database: a lost
         outcome would make the job run again once its lease runs out."""
         for attempt in range(RECORD_TRIES):
             try:
-                async with self.db.session(write=True) as session:
-                    await write(session)
+                async with self.db.transaction(write=True) as conn:
+                    await write(conn)
                 return
             except Exception:
                 if attempt == RECORD_TRIES - 1:
@@ -197,6 +197,6 @@ class Worker:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         if unfinished:
-            async with self.db.session(write=True) as session:
-                await q.release(session, unfinished, self.name)
+            async with self.db.transaction(write=True) as conn:
+                await q.release(conn, unfinished, self.name)
             log.info("released unfinished jobs", count=len(unfinished))
