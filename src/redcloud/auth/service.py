@@ -36,18 +36,6 @@ class AuthenticatedClient:
     inbound_webhook_url: str | None
     delivery_webhook_url: str | None
 
-    @classmethod
-    def of(cls, client: ApiClient) -> AuthenticatedClient:
-        return cls(
-            id=client.id,
-            name=client.name,
-            status=client.status,
-            account_id=client.account_id,
-            capabilities=tuple(client.capabilities),
-            inbound_webhook_url=client.inbound_webhook_url,
-            delivery_webhook_url=client.delivery_webhook_url,
-        )
-
 
 async def authenticate_client(
     session: AsyncSession, client_id: str, client_secret: str
