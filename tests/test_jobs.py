@@ -6,7 +6,9 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from redcloud.db import Database
 from redcloud.jobs import claim as q
@@ -187,6 +189,38 @@ async def test_commit_wakes_an_idle_worker_at_once(db: Database) -> None:
     await asyncio.wait_for(ran.wait(), 5)
     stop.set()
     await task
+
+
+async def test_a_wakeup_during_the_idle_check_is_not_lost(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job committed while the worker is asking the database when the next job is due
+    (an await on PostgreSQL) must still wake it, not wait out the poll interval."""
+    ran = asyncio.Event()
+    original = q.next_due
+    calls = 0
+
+    async def commit_while_checking(conn: AsyncConnection) -> dt.datetime | None:
+        nonlocal calls
+        calls += 1
+        due = await original(conn)  # read before the job below exists
+        if calls == 1:
+            await add_jobs(db, 1)  # commits and wakes the worker mid-check
+        return due
+
+    async def handler(job: ClaimedJob) -> None:
+        ran.set()
+
+    monkeypatch.setattr(q, "next_due", commit_while_checking)
+    worker = Worker(db, {"test.job": handler}, poll_seconds=30)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        await asyncio.wait_for(ran.wait(), 5)
+    finally:
+        stop.set()
+        await task
+    assert calls >= 1
 
 
 async def test_unknown_kind_is_retried_not_lost(db: Database) -> None:
