@@ -37,6 +37,7 @@ class Service:
     name: str
     process: subprocess.Popen[bytes]
     port: int | None = None
+    log_offset: int = 0  # where this run's output starts in its (appended) log
 
     @property
     def base(self) -> str:
@@ -62,10 +63,28 @@ class Service:
 def start(name: str, argv: list[str], env: dict[str, str], port: int | None = None) -> Service:
     LOGS.mkdir(exist_ok=True)
     log = (LOGS / f"{name}.log").open("ab")
+    offset = log.tell()
     process = subprocess.Popen(
         argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
     )
-    return Service(name, process, port)
+    return Service(name, process, port, offset)
+
+
+def wait_output(service: Service, text: str, timeout: float = 120) -> None:
+    """Wait until the service has printed `text` (a worker's "running" line), so a
+    measurement does not include a process still starting."""
+    path = LOGS / f"{service.name}.log"
+    deadline = time.monotonic() + timeout
+    while True:
+        with path.open("rb") as log:
+            log.seek(service.log_offset)
+            if text.encode() in log.read():
+                return
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited; see bench/logs/{service.name}.log")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{service.name} did not print {text!r} in {timeout} s")
+        time.sleep(0.1)
 
 
 def wait_http(service: Service, path: str = "/openapi.json", timeout: float = 120) -> None:

@@ -34,6 +34,7 @@ from bench.harness import (
     start,
     token,
     wait_http,
+    wait_output,
     wrk,
 )
 
@@ -81,7 +82,11 @@ def serve(name: str, env: dict[str, str], *args: str) -> Service:
 
 
 def worker(name: str, env: dict[str, str]) -> Service:
-    return start(name, [PYTHON, "-m", "redcloud", "worker"], env)
+    """A worker process, returned once it runs: messages accepted while it was still
+    importing would wait for its start-up, which is not what the pipeline figures measure."""
+    service = start(name, [PYTHON, "-m", "redcloud", "worker"], env)
+    wait_output(service, "worker running")
+    return service
 
 
 def cpu_groups(backend: str, **named: Service) -> dict[str, list[Any]]:
