@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import sqlite3
@@ -209,3 +210,14 @@ def render(results: dict[str, Any]) -> str:
 
 
 NOTES = Path(__file__).resolve().parent / "NOTES.md"
+
+
+def main() -> None:
+    """Render REPORT.md again from results.json and NOTES.md (after editing the notes)."""
+    here = NOTES.parent
+    results = json.loads((here / "results.json").read_text())
+    (here / "REPORT.md").write_text(render(results))
+
+
+if __name__ == "__main__":
+    main()
