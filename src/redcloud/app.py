@@ -16,6 +16,7 @@ from redcloud.config import Settings
 from redcloud.db import Database
 from redcloud.handlers import install_error_handlers
 from redcloud.maintenance import purge_forever
+from redcloud.messages.batching import SendBatcher
 from redcloud.messages.idempotency import InFlightKeys
 from redcloud.messages.routes import router as messages_router
 from redcloud.middleware import RequestContextMiddleware
@@ -58,6 +59,7 @@ def create_app(
         async with contextlib.AsyncExitStack() as stack:
             if owns_db:
                 stack.push_async_callback(db.dispose)
+            stack.push_async_callback(app.state.sends.close)  # before the database closes
             if run_workers:
                 await stack.enter_async_context(Pipeline.build(db, settings).running())
             elif run_maintenance:
@@ -79,6 +81,7 @@ def create_app(
     app.state.db = db
     app.state.inventory = inventory or EmbeddedInventory()
     app.state.in_flight = InFlightKeys()
+    app.state.sends = SendBatcher(db)
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(numbers_router)

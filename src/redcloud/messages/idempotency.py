@@ -108,17 +108,17 @@ async def find_live(conn: AsyncConnection, client_id: str, key: str) -> StoredRe
     return StoredResponse(row.request_hash, row.response_status, row.response_body)
 
 
-async def remember(
-    conn: AsyncConnection,
+def record_row(
     client_id: str,
     key: str,
     fingerprint: str,
     status: int,
     body: dict[str, Any],
     retention: dt.timedelta,
-) -> None:
+) -> dict[str, Any]:
+    """The stored answer for (client, key), kept for `retention`."""
     now = utcnow()
-    row = {
+    return {
         "api_client_id": client_id,
         "key": key,
         "request_hash": fingerprint,
@@ -127,7 +127,10 @@ async def remember(
         "created_at": now,
         "expires_at": now + retention,
     }
-    await conn.execute(_INSERT, row)
+
+
+async def remember(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(_INSERT, rows)
 
 
 async def purge_expired(session: AsyncSession, now: dt.datetime | None = None) -> int:

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from redcloud.deps import CurrentClient, ReadSession, database_of, settings_of
+from redcloud.deps import CurrentClient, ReadSession, settings_of
 from redcloud.messages import idempotency, queries, service
+from redcloud.messages.batching import SendBatcher
 from redcloud.messages.schemas import (
     MessageDetail,
     MessagePage,
@@ -68,12 +69,13 @@ async def send_message(
 ) -> JSONResponse:
     # The hot path: the app's state is read here, not through three more dependencies
     # (FastAPI spends tens of microseconds resolving each; bench/NOTES.md).
-    db, settings = database_of(request), settings_of(request)
+    prepared = service.prepare(client, key, body, settings_of(request))
     in_flight: idempotency.InFlightKeys = request.app.state.in_flight
-    # The key is held until the transaction has committed, so a twin request sees either
+    sends: SendBatcher = request.app.state.sends
+    # The key is held until the send's batch has committed, so a twin request sees either
     # "in progress" or the stored response, never a half-finished one.
-    async with in_flight.hold(client.id, key), db.transaction(write=True) as conn:
-        outcome = await service.send(conn, client, key, body, settings)
+    async with in_flight.hold(client.id, key):
+        outcome = await sends.send(prepared)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
 

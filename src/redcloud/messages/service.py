@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -54,44 +54,71 @@ _NUMBER = select(
 ).where(_numbers.c.id == bindparam("id"))
 
 
-async def send(
-    conn: AsyncConnection,
-    client: AuthenticatedClient,
-    key: str,
-    request: SendRequest,
-    settings: Settings,
-) -> SendOutcome:
-    """Accept a send: every accepted recipient becomes a message, its queued event (with the
-    event's webhook job) and its submit job, written with the idempotency record in the
-    caller's transaction.
+@dataclass(frozen=True, slots=True)
+class PreparedSend:
+    """A send checked without the database: its content, fingerprint and recipients."""
 
-    Every 202 costs this once, so it is SQLAlchemy Core with statements built at import
-    and one multi-row INSERT per table (bench/NOTES.md has the measurements)."""
+    client: AuthenticatedClient
+    key: str
+    request: SendRequest
+    fingerprint: str
+    accepted: list[str]
+    rejected: list[recipients.Rejection]
+    retention: dt.timedelta
+
+
+@dataclass(slots=True)
+class PlannedSend:
+    """A send's answer and the rows that make it durable, not yet written."""
+
+    outcome: SendOutcome
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def prepare(
+    client: AuthenticatedClient, key: str, request: SendRequest, settings: Settings
+) -> PreparedSend:
+    """Everything about a send that needs no database, done before it queues for a
+    write transaction; content errors are raised here."""
     check_content(request)
     fingerprint = idempotency.request_fingerprint(
         request.model_dump(mode="json", exclude_unset=True)
     )
-    await idempotency.lock_across_processes(conn, client.id, key)
-    stored = await idempotency.find_live(conn, client.id, key)
+    accepted, rejected = recipients.screen(request.to, strict=settings.strict_recipient_validation)
+    retention = dt.timedelta(hours=settings.idempotency_retention_hours)
+    return PreparedSend(client, key, request, fingerprint, accepted, rejected, retention)
+
+
+async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
+    """Decide a send inside the caller's write transaction: replay a stored answer, refuse
+    it, or build its rows — every accepted recipient a message, its queued event (with the
+    event's webhook job) and its submit job, plus the idempotency record. It only reads
+    (and on PostgreSQL takes the key's advisory lock), so a refused send leaves the
+    transaction clean for the others in its batch (redcloud.messages.batching)."""
+    client, request = send.client, send.request
+    await idempotency.lock_across_processes(conn, client.id, send.key)
+    stored = await idempotency.find_live(conn, client.id, send.key)
     if stored is not None:
-        if stored.request_hash != fingerprint:
+        if stored.request_hash != send.fingerprint:
             raise Conflict(idempotency.REUSED, {"field": idempotency.HEADER})
-        return SendOutcome(stored.status, stored.body, replayed=True)
+        return PlannedSend(SendOutcome(stored.status, stored.body, replayed=True))
 
     number = await sending_number(conn, client, request)
-    accepted, rejected = recipients.screen(request.to, strict=settings.strict_recipient_validation)
-    if not accepted:
-        raise InvalidRequest(
-            "No recipient could be accepted", {"errors": [r.as_json() for r in rejected]}
-        )
+    if not send.accepted:
+        errors = [r.as_json() for r in send.rejected]
+        raise InvalidRequest("No recipient could be accepted", {"errors": errors})
 
     media = [m.model_dump(exclude_unset=True) for m in request.media] if request.media else None
     occurred = now_ms()
     now = utcnow()
-    messages, events, jobs, results = [], [], [], []
-    for to in accepted:
+    planned = PlannedSend(SendOutcome(ACCEPTED, {}))
+    results = []
+    for to in send.accepted:
         message_id = ids.message_id()
-        messages.append(
+        planned.messages.append(
             {
                 "id": message_id,
                 "api_client_id": client.id,
@@ -120,18 +147,30 @@ async def send(
             sequence=1,
             occurred_at_ms=occurred,
         )
-        events.append(event)
-        jobs.append((WEBHOOK_DELIVER, {"eventId": event["id"]}))
-        jobs.append((PROVIDER_SUBMIT, {"messageId": message_id}))
+        planned.events.append(event)
+        planned.jobs.append((WEBHOOK_DELIVER, {"eventId": event["id"]}))
+        planned.jobs.append((PROVIDER_SUBMIT, {"messageId": message_id}))
         results.append({"to": to, "messageId": message_id, "status": "QUEUED"})
 
+    body = {"results": results, "errors": [r.as_json() for r in send.rejected]}
+    planned.outcome = SendOutcome(ACCEPTED, body)
+    planned.records.append(
+        idempotency.record_row(
+            client.id, send.key, send.fingerprint, ACCEPTED, body, send.retention
+        )
+    )
+    return planned
+
+
+async def write(conn: AsyncConnection, planned: list[PlannedSend]) -> None:
+    """The rows of any number of planned sends: one multi-row INSERT per table."""
+    messages = [row for p in planned for row in p.messages]
+    if not messages:
+        return  # replays only
     await conn.execute(_INSERT_MESSAGES, messages)
-    await conn.execute(_INSERT_EVENTS, events)
-    await enqueue_many(conn, jobs)
-    body = {"results": results, "errors": [r.as_json() for r in rejected]}
-    retention = dt.timedelta(hours=settings.idempotency_retention_hours)
-    await idempotency.remember(conn, client.id, key, fingerprint, ACCEPTED, body, retention)
-    return SendOutcome(ACCEPTED, body)
+    await conn.execute(_INSERT_EVENTS, [row for p in planned for row in p.events])
+    await enqueue_many(conn, [job for p in planned for job in p.jobs])
+    await idempotency.remember(conn, [row for p in planned for row in p.records])
 
 
 def check_content(request: SendRequest) -> None:
