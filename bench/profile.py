@@ -26,6 +26,7 @@ GROUPS = (
     ("pydantic", "pydantic"),
     ("uvicorn", "uvicorn/httptools"),
     ("httptools", "uvicorn/httptools"),
+    ("aiohttp", "aiohttp (webhook POSTs)"),
     ("phonenumbers", "phonenumbers"),
     ("structlog", "logging"),
     ("logging", "logging"),

@@ -100,6 +100,20 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool, str]]:
     return checks
 
 
+def _profile_lines(prof: dict[str, Any] | None, what: str) -> list[str]:
+    """A py-spy profile in two lines: CPU by package, and the top functions by own time."""
+    if not prof or "by_package" not in prof:
+        return []
+    return [
+        "",
+        f"Where the CPU of {what}; py-spy, {prof['samples']:,} samples, `{prof['raw']}`) went:",
+        "",
+        "- by package: " + ", ".join(f"{k} {v}%" for k, v in prof["by_package"].items()),
+        "- top functions (own time): "
+        + "; ".join(f"`{name}` {share}%" for name, share in prof["top_functions"][:8]),
+    ]
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -151,23 +165,14 @@ def render(results: dict[str, Any]) -> str:
             + " |"
         )
     for r in results.get("accept", []):
-        prof = r.get("profile")
-        if not prof or "by_package" not in prof:
-            continue
-        lines += ["", f"Where the API process's CPU went ({r['backend']}, 1 process,"
-                  f" 16 connections; py-spy, {prof['samples']:,} samples,"
-                  f" `{prof['raw']}`):", ""]  # fmt: skip
-        lines.append(
-            "- by package: " + ", ".join(f"{k} {v}%" for k, v in prof["by_package"].items())
-        )
-        lines.append(
-            "- top functions (own time): "
-            + "; ".join(f"`{name}` {share}%" for name, share in prof["top_functions"][:8])
+        lines += _profile_lines(
+            r.get("profile"), f"the API process ({r['backend']}, 1 process, 16 connections"
         )
     lines += ["", "## Pipeline: accepted → queued, sent and delivery webhooks verified", "",
               "16 connections send for the run's length; the figure is accepted messages"
               " divided by the time from the first send to the last delivery webhook."
-              " Sandbox delay 0.", "",
+              " Sandbox delay 0. py-spy samples the carrying process (the one process on"
+              " SQLite, the first worker on PostgreSQL) while wrk runs, without pausing it.", "",
               "| database | shape | accepted | accept req/s | msg/s end to end | all webhooks |"
               " CPU |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in results.get("pipeline", []):
@@ -175,6 +180,9 @@ def render(results: dict[str, Any]) -> str:
             f"| {r['backend']} | {r['shape']} | {r['accepted']:,} | {r['accept_rps']:,.0f} |"
             f" {r['messages_per_second']:,.0f} | {r['all_delivered']} | {_cpu(r['cpu_percent'])} |"
         )
+    for r in results.get("pipeline", []):
+        prof = r.get("profile") or {}
+        lines += _profile_lines(prof, f"{prof.get('process')} ({r['backend']}, {r['shape']}")
     lines += ["", "## Accept → delivery webhook latency at half the pipeline's rate", "",
               "| database | shape | msg/s offered | delivered | p50 ms | p99 ms | CPU |",
               "|---|---|---|---|---|---|---|"]  # fmt: skip

@@ -211,9 +211,18 @@ def pipeline(
         api = named["api"]
         load = load_env(api.base, f"pipeline-{shape}")
         meter = CpuMeter(cpu_groups(backend, **named))
+        # Where the carrying process's CPU goes: the one process on SQLite, else a worker.
+        carrier = named["worker-1"] if workers else api
+        profiled: dict[str, Any] = {}
+        sampler = threading.Thread(
+            target=_profile_into,
+            args=(profiled, carrier.process.pid, seconds, f"pipeline-{backend}-{shape}"),
+        )
         began_ms = time.time_ns() // 1_000_000
         meter.start()
+        sampler.start()
         run = wrk(f"{api.base}/api/core/messages/send", 16, seconds, load, {})
+        sampler.join()
         accepted = run["requests"] - run["errors"]
         stats = drain(receiver, accepted)
         cpu = {**meter.stop(), **run["cpu_percent"]}  # wrk's own share, over its run
@@ -236,6 +245,7 @@ def pipeline(
         "messages_per_second": round(accepted / elapsed, 1),
         "cpu_percent": cpu,
         "command": run["command"],
+        "profile": {**profiled, "process": "worker-1" if workers else "api"},
     }
     print(
         f"  pipeline {backend:<10} {shape:<22} {row['messages_per_second']:>8} msg/s"
