@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -154,6 +155,11 @@ def acceptance(backend: str, seconds: float) -> list[dict[str, Any]]:
     return rows
 
 
+def slug(text: str) -> str:
+    """'1 API + 1 worker' -> '1-api-1-worker', for file names."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
 def _profile_into(into: dict[str, Any], pid: int, seconds: float, name: str) -> None:
     into.update(profile.sample_during(pid, seconds, name))
 
@@ -216,7 +222,7 @@ def pipeline(
         profiled: dict[str, Any] = {}
         sampler = threading.Thread(
             target=_profile_into,
-            args=(profiled, carrier.process.pid, seconds, f"pipeline-{backend}-{shape}"),
+            args=(profiled, carrier.process.pid, seconds, f"pipeline-{backend}-{slug(shape)}"),
         )
         began_ms = time.time_ns() // 1_000_000
         meter.start()
