@@ -87,7 +87,9 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool, str]]:
         checks.append((
             f"p99 accept → delivery webhook < 1 s at half the pipeline's rate ({row['backend']}, "
             f"{row['shape']})",
-            p99 is not None and p99 < 1000 and row["delivered"] == row["accepted"],
+            # wrk counts only the sends answered within its run; one in flight at its end is
+            # accepted all the same, so the receiver may see a message or two more.
+            p99 is not None and p99 < 1000 and row["delivered"] >= row["accepted"],
             f"p99 {p99} ms at {row['offered_rate']:,.0f} msg/s",
         ))  # fmt: skip
     for row in results.get("growth", []):
@@ -184,6 +186,9 @@ def render(results: dict[str, Any]) -> str:
         prof = r.get("profile") or {}
         lines += _profile_lines(prof, f"{prof.get('process')} ({r['backend']}, {r['shape']}")
     lines += ["", "## Accept → delivery webhook latency at half the pipeline's rate", "",
+              "Delivered counts the messages whose delivery webhook arrived, of those wrk saw"
+              " accepted; a send still in flight when wrk stops is accepted and delivered but"
+              " not counted by wrk, so delivered can exceed it.", "",
               "| database | shape | msg/s offered | delivered | p50 ms | p99 ms | CPU |",
               "|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in results.get("latency", []):
