@@ -150,40 +150,36 @@ class Database:
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         factory = self._writer if write else self._reader
-        serialised = self._sqlite_writer if write and self.is_sqlite else contextlib.nullcontext()
-        async with serialised, factory() as session:
-            try:
-                yield session
-                enqueued = session.info.pop(JOBS_ENQUEUED, False)
-                if enqueued and not self.is_sqlite:
-                    await session.execute(_NOTIFY)
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-        if enqueued:
-            for wakeup in self.wakeups:
-                wakeup.set()
+        async with self._serialised(write), factory() as session, self._committed(session):
+            yield session
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
-        """The Core twin of `session` for the hot paths: one transaction on a connection,
-        committed when the block ends (waking workers if it enqueued jobs), rolled back if
-        it raises."""
+        """The Core twin of `session` for the hot paths: one transaction on a plain
+        connection, committed when the block ends, rolled back if it raises."""
         engine = self._write_engine if write else self.engine
-        serialised = self._sqlite_writer if write and self.is_sqlite else contextlib.nullcontext()
-        async with serialised, engine.connect() as conn:
-            try:
-                await conn.begin()
+        async with self._serialised(write), engine.connect() as conn:
+            await conn.begin()
+            async with self._committed(conn):
                 yield conn
-                enqueued = conn.info.pop(JOBS_ENQUEUED, False)
-                if enqueued and not self.is_sqlite:
-                    await conn.execute(_NOTIFY)
-                await conn.commit()
-            except BaseException:
-                conn.info.pop(JOBS_ENQUEUED, None)
-                await conn.rollback()
-                raise
+
+    def _serialised(self, write: bool) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._sqlite_writer if write and self.is_sqlite else contextlib.nullcontext()
+
+    @asynccontextmanager
+    async def _committed(self, handle: AsyncSession | AsyncConnection) -> AsyncIterator[None]:
+        """Commit `handle` after the block (rolling back if it raised); if the block enqueued
+        jobs, wake the workers once the commit has made them visible."""
+        try:
+            yield
+            enqueued = handle.info.pop(JOBS_ENQUEUED, False)
+            if enqueued and not self.is_sqlite:
+                await handle.execute(_NOTIFY)
+            await handle.commit()
+        except BaseException:
+            handle.info.pop(JOBS_ENQUEUED, None)  # a pooled connection's info outlives it
+            await handle.rollback()
+            raise
         if enqueued:
             for wakeup in self.wakeups:
                 wakeup.set()
