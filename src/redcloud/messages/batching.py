@@ -65,6 +65,7 @@ class SendBatcher:
 
     async def _write(self, batch: list[_Waiting]) -> None:
         planned: list[tuple[_Waiting, PlannedSend]] = []
+        refused: list[tuple[_Waiting, Exception]] = []
         try:
             async with self.db.transaction(write=True) as conn:
                 for waiting in batch:
@@ -73,19 +74,26 @@ class SendBatcher:
                     try:
                         planned.append((waiting, await service.plan(conn, waiting.send)))
                     except Exception as exc:  # this send's own refusal: the rest go on
-                        waiting.answer.set_exception(exc)
+                        refused.append((waiting, exc))
                 await service.write(conn, [p for _, p in planned])
         except Exception as exc:
             log.exception("a batch of sends could not be written", sends=len(batch))
-            for waiting in batch:
-                if not waiting.answer.done():
-                    waiting.answer.set_exception(exc)
-            return
+            # Refusals keep their own answer (they are set first); every other send,
+            # planned or not yet reached, gets the batch's failure.
+            outcomes: list[tuple[_Waiting, BaseException]] = [(w, exc) for w in batch]
         except BaseException:  # cancelled at shutdown: nothing was committed
+            stopping = RuntimeError("the platform is shutting down")
             for waiting in batch:
                 if not waiting.answer.done():
-                    waiting.answer.set_exception(RuntimeError("the platform is shutting down"))
+                    waiting.answer.set_exception(stopping)
             raise
-        for waiting, plan in planned:
+        else:
+            outcomes = []
+            for waiting, plan in planned:
+                if not waiting.answer.done():
+                    waiting.answer.set_result(plan.outcome)
+        # Every answer, refusals included, waits until the batch's transaction has ended:
+        # a request that has its answer holds nothing of the database any more.
+        for waiting, error in [*refused, *outcomes]:
             if not waiting.answer.done():
-                waiting.answer.set_result(plan.outcome)
+                waiting.answer.set_exception(error)
