@@ -66,6 +66,7 @@ class SendBatcher:
     async def _write(self, batch: list[_Waiting]) -> None:
         planned: list[tuple[_Waiting, PlannedSend]] = []
         refused: list[tuple[_Waiting, Exception]] = []
+        failure: Exception | None = None
         try:
             async with self.db.transaction(write=True) as conn:
                 for waiting in batch:
@@ -78,22 +79,27 @@ class SendBatcher:
                 await service.write(conn, [p for _, p in planned])
         except Exception as exc:
             log.exception("a batch of sends could not be written", sends=len(batch))
-            # Refusals keep their own answer (they are set first); every other send,
-            # planned or not yet reached, gets the batch's failure.
-            outcomes: list[tuple[_Waiting, BaseException]] = [(w, exc) for w in batch]
+            failure = exc
         except BaseException:  # cancelled at shutdown: nothing was committed
-            stopping = RuntimeError("the platform is shutting down")
             for waiting in batch:
-                if not waiting.answer.done():
-                    waiting.answer.set_exception(stopping)
+                _answer(waiting, RuntimeError("the platform is shutting down"))
             raise
-        else:
-            outcomes = []
-            for waiting, plan in planned:
-                if not waiting.answer.done():
-                    waiting.answer.set_result(plan.outcome)
         # Every answer, refusals included, waits until the batch's transaction has ended:
-        # a request that has its answer holds nothing of the database any more.
-        for waiting, error in [*refused, *outcomes]:
-            if not waiting.answer.done():
-                waiting.answer.set_exception(error)
+        # a request that has its answer holds nothing of the database any more. Refusals
+        # keep their own answer; every other send gets the batch's failure, if it failed.
+        for waiting, refusal in refused:
+            _answer(waiting, refusal)
+        for waiting, plan in planned:
+            _answer(waiting, failure or plan.outcome)
+        if failure is not None:
+            for waiting in batch:  # those a failed connection or plan never reached
+                _answer(waiting, failure)
+
+
+def _answer(waiting: _Waiting, answer: SendOutcome | BaseException) -> None:
+    if waiting.answer.done():
+        return  # answered already, or its request went away
+    if isinstance(answer, BaseException):
+        waiting.answer.set_exception(answer)
+    else:
+        waiting.answer.set_result(answer)

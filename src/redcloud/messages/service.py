@@ -67,7 +67,7 @@ class PreparedSend:
     retention: dt.timedelta
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PlannedSend:
     """A send's answer and the rows that make it durable, not yet written."""
 
@@ -114,11 +114,13 @@ async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
     media = [m.model_dump(exclude_unset=True) for m in request.media] if request.media else None
     occurred = now_ms()
     now = utcnow()
-    planned = PlannedSend(SendOutcome(ACCEPTED, {}))
+    messages: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    jobs: list[tuple[str, dict[str, Any]]] = []
     results = []
     for to in send.accepted:
         message_id = ids.message_id()
-        planned.messages.append(
+        messages.append(
             {
                 "id": message_id,
                 "api_client_id": client.id,
@@ -147,19 +149,16 @@ async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
             sequence=1,
             occurred_at_ms=occurred,
         )
-        planned.events.append(event)
-        planned.jobs.append((WEBHOOK_DELIVER, {"eventId": event["id"]}))
-        planned.jobs.append((PROVIDER_SUBMIT, {"messageId": message_id}))
+        events.append(event)
+        jobs.append((WEBHOOK_DELIVER, {"eventId": event["id"]}))
+        jobs.append((PROVIDER_SUBMIT, {"messageId": message_id}))
         results.append({"to": to, "messageId": message_id, "status": "QUEUED"})
 
     body = {"results": results, "errors": [r.as_json() for r in send.rejected]}
-    planned.outcome = SendOutcome(ACCEPTED, body)
-    planned.records.append(
-        idempotency.record_row(
-            client.id, send.key, send.fingerprint, ACCEPTED, body, send.retention
-        )
+    record = idempotency.record_row(
+        client.id, send.key, send.fingerprint, ACCEPTED, body, send.retention
     )
-    return planned
+    return PlannedSend(SendOutcome(ACCEPTED, body), messages, events, jobs, [record])
 
 
 async def write(conn: AsyncConnection, planned: list[PlannedSend]) -> None:
