@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from redcloud.auth import token_request
 from redcloud.errors import CoreError, OAuthError
 from redcloud.messages import idempotency, recipients
-from redcloud.webhooks.urls import WebhookUrlError, check_webhook_url
+from redcloud.urls import WebhookUrlError, check_webhook_url, is_documentation_host
 
 
 def _outcome(function: Any, *args: Any) -> tuple[Any, OAuthError | None]:
@@ -148,6 +148,29 @@ def test_webhook_url_check_never_crashes(url: str) -> None:
         ("https://app.localhost/", False),
         ("example.com/hook", False),
         ("https:///nohost", False),
+        # shared address space, a cloud metadata address, legacy spellings of loopback
+        ("https://100.64.0.1/", False),
+        ("https://100.100.100.200/", False),
+        ("https://169.254.169.254/latest/meta-data/", False),
+        ("https://127.1/", False),
+        ("https://2130706433/", False),
+        ("https://0x7f000001/", False),
+        ("https://0177.0.0.1/", False),
+        ("https://0x7f.1/", False),
+        ("https://1.2.3.999/", False),
+        # IPv4 inside IPv6: mapped, NAT64, 6to4
+        ("https://[64:ff9b::a9fe:a9fe]/", False),
+        ("https://[2002:7f00:1::]/", False),
+        ("https://[fd00::1]/", False),
+        # names for internal use
+        ("https://metadata.google.internal/", False),
+        ("https://db.internal/", False),
+        ("https://printer.local/", False),
+        ("https://router.home.arpa/", False),
+        ("https://intranet/", False),
+        ("https://8.8.8.8/hook", True),
+        ("https://[2606:4700:4700::1111]/hook", True),
+        ("https://hooks.acme.io/x", True),
     ],
 )
 def test_webhook_url_rules(url: str, ok: bool) -> None:
@@ -156,6 +179,24 @@ def test_webhook_url_rules(url: str, ok: bool) -> None:
     else:
         with pytest.raises(WebhookUrlError):
             check_webhook_url(url, allow_http=False, allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["example.com", "hooks.example.org", "EXAMPLE.NET.", "api.example", "a.test", "x.invalid"],
+)
+def test_documentation_domains_are_recognised(host: str) -> None:
+    assert is_documentation_host(host)
+
+
+@pytest.mark.parametrize("host", ["example.co", "notexample.com", "example.com.evil.io"])
+def test_other_domains_are_not_documentation(host: str) -> None:
+    assert not is_documentation_host(host)
+
+
+@pytest.mark.parametrize("raw", ["+15551234567\n", "+15551234567\r\n", " +15551234567"])
+def test_e164_with_anything_around_it_is_refused(raw: str) -> None:
+    assert isinstance(recipients.normalize(raw), recipients.Rejection)
 
 
 @pytest.mark.parametrize("digits", ["\u0665\u0665\u0665", "\uff15\uff15\uff15"])

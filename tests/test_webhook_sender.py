@@ -71,9 +71,30 @@ async def test_internal_destinations_are_refused_unless_allowed(site: str) -> No
     by_name = await guarded.post(site.replace("127.0.0.1", "localhost.") + "/ok", b"{}", {})
     await guarded.close()
     assert not by_address.ok
-    assert "loopback" in (by_address.error or "")
+    assert "not a public host" in (by_address.error or "")
     assert not by_name.ok
     assert by_name.status_code is None
+
+
+async def test_legacy_spellings_of_loopback_are_refused_at_delivery(site: str) -> None:
+    port = site.rsplit(":", 1)[1]
+    guarded = WebhookSender(timeout_seconds=1, allow_private=False)
+    results = [
+        await guarded.post(f"http://{host}:{port}/ok", b"{}", {})
+        for host in ("127.1", "2130706433", "0x7f000001", "0177.0.0.1")
+    ]
+    await guarded.close()
+    assert [r.ok for r in results] == [False] * 4
+    assert all(r.status_code is None for r in results)
+
+
+async def test_documentation_domains_never_receive_webhooks_even_when_private_is_allowed() -> None:
+    sender = WebhookSender(timeout_seconds=1, allow_private=True)
+    result = await sender.post("https://example.com/webhooks/delivery", b"{}", {})
+    await sender.close()
+    assert not result.ok
+    assert result.status_code is None
+    assert "reserved for documentation" in (result.error or "")
 
 
 async def test_unreachable_is_a_failure() -> None:

@@ -11,7 +11,7 @@ from redcloud import ids
 from redcloud.auth.models import STATUSES, AccessToken, Account, ApiClient
 from redcloud.auth.security import SecretBox, hash_secret, new_client_secret, new_webhook_secret
 from redcloud.auth.service import CAPABILITIES
-from redcloud.webhooks.urls import WebhookUrlError, check_webhook_url
+from redcloud.urls import WebhookUrlError, check_webhook_url
 
 
 class ProvisioningError(ValueError):
@@ -47,6 +47,9 @@ async def list_accounts(session: AsyncSession) -> list[Account]:
 async def set_account_status(session: AsyncSession, account_id: str, status: str) -> Account:
     account = await get_account(session, account_id)
     account.status = _status(status)
+    if account.status != "ACTIVE":
+        clients = select(ApiClient.id).where(ApiClient.account_id == account_id)
+        await session.execute(delete(AccessToken).where(AccessToken.api_client_id.in_(clients)))
     await session.flush()
     return account
 
@@ -100,6 +103,9 @@ async def list_clients(session: AsyncSession, account_id: str | None = None) -> 
 async def set_client_status(session: AsyncSession, client_id: str, status: str) -> ApiClient:
     client = await get_client(session, client_id)
     client.status = _status(status)
+    if client.status != "ACTIVE":
+        # Its tokens die with the suspension: reactivating the client must not revive them.
+        await session.execute(delete(AccessToken).where(AccessToken.api_client_id == client_id))
     await session.flush()
     return client
 

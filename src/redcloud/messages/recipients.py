@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 
-E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 INVALID_RECIPIENT = "INVALID_RECIPIENT"
 DUPLICATE_RECIPIENT = "DUPLICATE_RECIPIENT"
 _INVALID_MESSAGE = "Recipient must be a valid E.164 phone number"
@@ -41,7 +41,7 @@ def normalize(raw: str, *, strict: bool = False) -> str | Rejection:
     Possible (right length for its country) is the default bar: the canonical +15551234567
     is possible but not an assigned NANP number. `strict` also demands a valid number.
     """
-    if not E164.match(raw):
+    if not E164.fullmatch(raw):
         return Rejection(raw, INVALID_RECIPIENT, _INVALID_MESSAGE)
     try:
         parsed = phonenumbers.parse(raw, None)

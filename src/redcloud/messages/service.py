@@ -21,10 +21,10 @@ from redcloud.messages.events import now_ms, outbound_event_row
 from redcloud.messages.models import QUEUED, Message, MessageEvent
 from redcloud.messages.schemas import MAX_MEDIA_BYTES, SendRequest
 from redcloud.numbers.models import ACTIVE, RELEASED, Number
-from redcloud.webhooks.urls import WebhookUrlError, check_webhook_url
+from redcloud.urls import WebhookUrlError, check_webhook_url
 
 ACCEPTED = 202
-_PHONE_LIKE = re.compile(r"^\+?[0-9 ().-]{7,20}$")
+_PHONE_LIKE = re.compile(r"\+?[0-9 ().-]{7,20}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +199,7 @@ async def sending_number(
 ) -> SendingNumber:
     """The number named by sendFrom, if this client may send this message type from it."""
     send_from = request.sendFrom
-    if _PHONE_LIKE.match(send_from):
+    if _PHONE_LIKE.fullmatch(send_from):
         raise _invalid(
             "sendFrom",
             "sendFrom must be a Red Cloud numberId such as num_abc123, not a phone number; "

@@ -13,7 +13,7 @@ from redcloud.config import Settings
 from redcloud.errors import Forbidden, InvalidRequest, NotFound
 from redcloud.numbers.models import ACTIVE, RELEASED, Number
 from redcloud.numbers.schemas import NumberOut
-from redcloud.webhooks.urls import WebhookUrlError, check_webhook_url
+from redcloud.urls import WebhookUrlError, check_webhook_url
 
 _COLUMNS = {
     "campaignregId": "campaign_reg_id",

@@ -13,7 +13,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from redcloud import __version__
-from redcloud.webhooks.urls import is_internal_address, is_internal_host
+from redcloud.urls import is_documentation_host, is_internal_address, is_internal_host
 
 USER_AGENT = f"RedCloud-Webhooks/{__version__}"
 
@@ -32,7 +32,7 @@ class BlockedDestination(OSError):
 
 
 class GuardedResolver(AbstractResolver):
-    """Resolves names, then drops loopback, private and link-local answers."""
+    """Resolves names, then drops every answer that is not a public address."""
 
     def __init__(self, allow_private: bool) -> None:
         self._inner = DefaultResolver()
@@ -79,8 +79,14 @@ class WebhookSender:
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptResult:
         started = time.perf_counter()
         host = urlsplit(url).hostname or ""
+        if is_documentation_host(host):
+            return _failed(
+                started,
+                f"{host} is reserved for documentation and never receives webhooks; "
+                "set this webhook to your own endpoint",
+            )
         if not self.allow_private and is_internal_host(host):
-            return _failed(started, "destination is a loopback, private or link-local address")
+            return _failed(started, "destination is not a public host (internal address or name)")
         try:
             async with self._client().post(
                 url, data=body, headers=headers, allow_redirects=False
