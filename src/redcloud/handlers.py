@@ -122,6 +122,8 @@ def _reason(err: dict[str, Any]) -> str:
         return "unknown field"
     if err.get("type") == "missing":
         return "is required"
+    if err.get("type") == "string_unicode":
+        return "must not contain a lone surrogate (invalid Unicode)"
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             return msg[len(prefix) :]

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import Request
 
+from redcloud import inputs
 from redcloud.errors import OAuthError
 
 GRANT_TYPE = "client_credentials"
@@ -33,6 +34,10 @@ async def read_token_request(request: Request) -> TokenRequest:
     basic = _basic_credentials(request.headers.get("authorization"))
     fields = _body_fields(request.headers.get("content-type", ""), await request.body())
 
+    for name, value in fields.items():
+        reason = inputs.problem(value)
+        if reason is not None:
+            raise invalid_request(f"{name} {reason}")
     grant_type = fields.get("grant_type")
     if not grant_type:
         raise invalid_request("grant_type is required; use grant_type=client_credentials")
@@ -68,7 +73,12 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     if not sep or not client_id or not client_secret:
         raise invalid_request("HTTP Basic credentials must be client_id:client_secret")
     # RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
-    return unquote_plus(client_id), unquote_plus(client_secret)
+    client_id, client_secret = unquote_plus(client_id), unquote_plus(client_secret)
+    for name, value in (("client_id", client_id), ("client_secret", client_secret)):
+        reason = inputs.problem(value)
+        if reason is not None:
+            raise invalid_request(f"The HTTP Basic {name} {reason}")
+    return client_id, client_secret
 
 
 def _body_fields(content_type: str, body: bytes) -> dict[str, str]:
@@ -100,6 +110,8 @@ def _json_fields(body: bytes) -> dict[str, str]:
         parsed = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise invalid_request("The JSON body could not be read") from exc
+    except RecursionError as exc:
+        raise invalid_request("The JSON body is nested too deeply") from exc
     if not isinstance(parsed, dict):
         raise invalid_request("The JSON body must be an object")
     fields: dict[str, str] = {}

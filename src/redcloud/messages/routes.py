@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from redcloud.deps import CurrentClient, ReadSession, settings_of
+from redcloud.inputs import IsoDateTime, Text
 from redcloud.messages import idempotency, queries, service
 from redcloud.messages.batching import SendBatcher
 from redcloud.messages.schemas import (
@@ -91,12 +92,12 @@ async def send_message(
 async def list_messages(
     client: CurrentClient,
     session: ReadSession,
-    externalReference: Annotated[str | None, Query(max_length=255)] = None,  # noqa: N803
+    externalReference: Annotated[Text | None, Query(max_length=255)] = None,  # noqa: N803
     status: Annotated[MessageStatus | None, Query()] = None,
-    since: Annotated[dt.datetime | None, Query(description="Created at or after")] = None,
-    until: Annotated[dt.datetime | None, Query(description="Created before")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Created at or after")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Created before")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[Text | None, Query(max_length=512)] = None,
 ) -> dict[str, Any]:
     return await queries.page(
         session,
@@ -120,7 +121,7 @@ async def list_messages(
 async def get_message(
     client: CurrentClient,
     session: ReadSession,
-    messageId: Annotated[str, Path(max_length=64, examples=["msg_abc123"])],  # noqa: N803
+    messageId: Annotated[Text, Path(max_length=64, examples=["msg_abc123"])],  # noqa: N803
 ) -> dict[str, Any]:
     return await queries.detail(session, client.id, messageId)
 

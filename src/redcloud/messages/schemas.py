@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from redcloud.inputs import Text
 from redcloud.schemas import ErrorDetail
 
 MAX_RECIPIENTS = 100
@@ -17,37 +18,37 @@ MAX_MEDIA_BYTES = 5 * 1024 * 1024
 class MediaIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    storageKey: str | None = Field(default=None, min_length=1, max_length=255)
+    storageKey: Text | None = Field(default=None, min_length=1, max_length=255)
     mimeType: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$",
         examples=["image/jpeg"],
     )
     byteLength: int = Field(gt=0, le=MAX_MEDIA_BYTES, examples=[182340])
-    sourceUrl: str | None = Field(default=None, min_length=1, max_length=2048)
-    fileName: str | None = Field(default=None, min_length=1, max_length=255)
+    sourceUrl: Text | None = Field(default=None, min_length=1, max_length=2048)
+    fileName: Text | None = Field(default=None, min_length=1, max_length=255)
 
 
 class SendRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    sendFrom: str = Field(
+    sendFrom: Text = Field(
         min_length=1,
         max_length=64,
         description="A Red Cloud number identifier (numberId), not an E.164 phone number.",
         examples=["num_abc123"],
     )
-    to: list[str] = Field(
+    to: list[Text] = Field(
         min_length=1,
         max_length=MAX_RECIPIENTS,
         description="One or more E.164 recipient phone numbers.",
         examples=[["+15551234567"]],
     )
     messageType: Literal["SMS", "MMS"]
-    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    text: Text | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     media: list[MediaIn] | None = Field(
         default=None, max_length=MAX_MEDIA, description="Required for MMS; omit for SMS."
     )
-    externalReference: str = Field(
+    externalReference: Text = Field(
         min_length=1, max_length=255, description="Caller-defined business correlation key."
     )
 

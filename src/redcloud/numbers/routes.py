@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from redcloud.auth.service import NUMBERS_READ, NUMBERS_SEARCH, NUMBERS_UPDATE, AuthenticatedClient
 from redcloud.deps import AppSettings, ReadSession, WriteSession, require
 from redcloud.errors import UpstreamError
+from redcloud.inputs import Text
 from redcloud.numbers import service
 from redcloud.numbers.inventory import InventorySource, InventoryUnavailable, group_results
 from redcloud.numbers.schemas import (
@@ -80,7 +81,7 @@ async def update_number(
     client: Annotated[AuthenticatedClient, Depends(require(NUMBERS_UPDATE))],
     session: WriteSession,
     settings: AppSettings,
-    numberId: Annotated[str, Path(max_length=64, examples=["num_abc123"])],  # noqa: N803
+    numberId: Annotated[Text, Path(max_length=64, examples=["num_abc123"])],  # noqa: N803
 ) -> NumberOut:
     number = await service.update_settings(session, client, numberId, body.changes(), settings)
     return service.to_schema(number)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from redcloud.inputs import Text
+
 CAMPAIGN_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_QUANTITY = 250
 FILTERS = ("npa", "nxx", "city", "state", "zipCode", "rateCenter")
@@ -34,10 +36,10 @@ class SearchRequest(BaseModel):
 
     npa: str | None = Field(default=None, pattern=r"^[0-9]{3}$", examples=["555"])
     nxx: str | None = Field(default=None, pattern=r"^[0-9]{3}$")
-    city: str | None = Field(default=None, min_length=1, max_length=100, examples=["Austin"])
+    city: Text | None = Field(default=None, min_length=1, max_length=100, examples=["Austin"])
     state: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$", examples=["TX"])
     zipCode: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
-    rateCenter: str | None = Field(default=None, min_length=1, max_length=100)
+    rateCenter: Text | None = Field(default=None, min_length=1, max_length=100)
     quantity: int = Field(default=MAX_QUANTITY, ge=1, le=MAX_QUANTITY)
 
     @model_validator(mode="after")
@@ -85,8 +87,8 @@ class UpdateRequest(BaseModel):
     # Omitted means unchanged; the None default is never validated, and null is refused.
     smsEnabled: bool = None  # type: ignore[assignment]
     mmsEnabled: bool = None  # type: ignore[assignment]
-    webhookInboundOverride: str | None = Field(default=None, max_length=2048)
-    webhookDeliveryOverride: str | None = Field(default=None, max_length=2048)
+    webhookInboundOverride: Text | None = Field(default=None, max_length=2048)
+    webhookDeliveryOverride: Text | None = Field(default=None, max_length=2048)
     # The response spelling, sent by mistake: refused with a pointer to the request spelling.
     campaignRegId: SkipJsonSchema[Any] = None
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from redcloud.deps import CurrentClient, ReadSession, WriteSession
 from redcloud.errors import Forbidden, InvalidRequest, NotFound
+from redcloud.inputs import Text
 from redcloud.messages import lifecycle
 from redcloud.messages.recipients import Rejection, normalize
 from redcloud.numbers.models import Number
@@ -22,10 +23,10 @@ router = APIRouter(prefix="/api/sandbox", tags=["Sandbox"])
 class InboundRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 
-    from_: str = Field(alias="from", min_length=2, max_length=16, examples=["+15005550006"])
-    to: str = Field(min_length=2, max_length=16, examples=["+15551234567"])
-    text: str | None = Field(default=None, max_length=1600)
-    mediaUrl: str | None = Field(default=None, max_length=2048)
+    from_: Text = Field(alias="from", min_length=2, max_length=16, examples=["+15005550006"])
+    to: Text = Field(min_length=2, max_length=16, examples=["+15551234567"])
+    text: Text | None = Field(default=None, max_length=1600)
+    mediaUrl: Text | None = Field(default=None, max_length=2048)
 
 
 class InboundResult(BaseModel):
@@ -84,7 +85,7 @@ async def simulate_inbound(
 async def list_captured(
     client: CurrentClient,
     session: ReadSession,
-    to: Annotated[str | None, Query(max_length=16)] = None,
+    to: Annotated[Text | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     rows = await captured(session, to=to, client_id=client.id, limit=limit)

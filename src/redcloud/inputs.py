@@ -1,0 +1,67 @@
+"""How text from the network is screened: one rule for every body field, path and query value.
+
+U+0000 cannot be stored in a PostgreSQL text column, and a lone surrogate (U+D800-U+DFFF
+outside a pair) cannot be encoded as UTF-8 at all, so neither ever reaches a service: a
+value holding one is refused with 400 INVALID_REQUEST naming its field (`invalid_request`
+on the token endpoint). Every other character, control characters included, is kept as
+sent. Values are screened the same way on both databases, so behaviour does not depend on
+the engine behind the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
+# What the OpenAPI document says of every screened string (ECMA-262 syntax).
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+# ISO 8601 as `datetime.fromisoformat` reads it: a date, optionally a time and an offset.
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.,]+(Z|[+-][0-9:]+)?)?")
+
+
+def problem(value: str) -> str | None:
+    """Why `value` cannot be accepted, or None if it can."""
+    found = _FORBIDDEN.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "must not contain the NUL character (U+0000)"
+    return "must not contain a lone surrogate (invalid Unicode)"
+
+
+def screen(value: str) -> str:
+    """The value itself, or a ValueError saying what is wrong with it (pydantic words it)."""
+    reason = problem(value)
+    if reason is not None:
+        raise ValueError(reason)
+    return value
+
+
+def _iso_datetime(value: Any) -> Any:
+    """Only ISO 8601 text is a time here: pydantic would also take numbers as Unix times."""
+    if not isinstance(value, str) or not _ISO_DATETIME.fullmatch(value):
+        raise ValueError("must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+    return value
+
+
+class _Described:
+    """Puts the rule in the OpenAPI document too, unless the field has a pattern of its own."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.setdefault("pattern", NO_NUL_PATTERN)
+        return schema
+
+
+# A string from the network. Fields with a `pattern` of their own need not use it: every
+# pattern in the API excludes NUL and surrogates already.
+Text = Annotated[str, AfterValidator(screen), _Described()]
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime)]
