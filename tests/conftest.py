@@ -173,8 +173,8 @@ def start_server(small_inventory: None, database_url: str, tmp_path: Path) -> It
     """Start `redcloud serve --demo` processes on the test database, with extra settings."""
     started: list[LiveServer] = []
 
-    def start(**settings: str) -> LiveServer:
-        server = LiveServer(database_url, tmp_path / "data", settings).start()
+    def start(*args: str, **settings: str) -> LiveServer:
+        server = LiveServer(database_url, tmp_path / "data", settings, list(args)).start()
         started.append(server)
         return server
 

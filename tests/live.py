@@ -30,6 +30,7 @@ class LiveServer:
     database_url: str
     data_dir: Path
     settings: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -55,7 +56,10 @@ class LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "redcloud", "serve", "--demo", "--port", str(self.port)],
+                [
+                    *(sys.executable, "-m", "redcloud", "serve", "--demo"),
+                    *("--port", str(self.port), *self.args),
+                ],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

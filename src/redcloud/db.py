@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -125,7 +126,8 @@ class Database:
                 # connection (a thread and four PRAGMAs) costs more than a job's statements,
                 # so enough of them stay open. Idle, each is a file handle and a parked thread.
                 kwargs.update(pool_size=32, max_overflow=64)
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        # A failed statement's parameters are other clients' messages: never in an error.
+        self.engine: AsyncEngine = create_async_engine(self.url, hide_parameters=True, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._write_engine = self.engine.execution_options(redcloud_write=True)
@@ -196,10 +198,15 @@ class Database:
 
 
 def _ensure_sqlite_dir(url: str) -> str:
-    """The database file's path, its folder created if missing."""
+    """The database file's path, its folder created if missing (owner only). The file is
+    readable and writable by its owner alone; SQLite gives its -wal and -shm files the
+    database file's permissions."""
     path = url.split("///", 1)[1] if "///" in url else ""
     if not path or path == ":memory:":
         return ":memory:"
     file = Path(path).expanduser()
-    file.parent.mkdir(parents=True, exist_ok=True)
+    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(file, os.O_RDWR | os.O_CREAT, 0o600))
+    if file.stat().st_mode & 0o077:
+        file.chmod(0o600)
     return str(file)

@@ -129,7 +129,9 @@ def serve(
         "loop": "uvloop",
         "http": "httptools",
         "log_level": config.log_level.lower(),
-        "access_log": False,
+        "log_config": None,  # every line goes through redcloud.logs, in every process
+        "access_log": False,  # the API writes its own access line (redcloud.middleware)
+        "server_header": False,
     }
     if processes == 1:
         uvicorn.run(create_app(config, run_workers=config.run_workers), **server_options)
