@@ -6,6 +6,11 @@ multi-row INSERT per table and one commit. A request is answered only after the 
 that made its rows durable, so a 202 means exactly what it meant with one transaction per
 send. While a batch is being written the next one gathers, so a lone send waits for
 nobody and a busy process commits far less often (bench/NOTES.md has the figures).
+
+A batch that cannot be written is split in halves until the send that spoils it stands
+alone: that send gets the error, every other send is written and answered as if it had
+had its own transaction. Only the contract's refusals are a send's own answer while it is
+planned; any other exception spoils the batch and sends it through the split.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from dataclasses import dataclass
 import structlog
 
 from redcloud.db import Database
+from redcloud.errors import CoreError
+from redcloud.logs import safe_error
 from redcloud.messages import service
 from redcloud.messages.service import PlannedSend, PreparedSend, SendOutcome
 
@@ -64,36 +71,60 @@ class SendBatcher:
             await self._write(batch)
 
     async def _write(self, batch: list[_Waiting]) -> None:
+        """Write a batch; if it cannot be written, find the send that spoils it by writing
+        each half on its own, so that one send's fault is that send's answer alone."""
+        failure, reached = await self._attempt(batch)
+        if failure is None:
+            return
+        pending = [w for w in batch if not w.answer.done()]
+        if len(pending) <= 1 or not reached:
+            # One send left, or the database was never reached: the failure is theirs.
+            for waiting in pending:
+                _answer(waiting, failure)
+            return
+        middle = len(pending) // 2
+        await self._write(pending[:middle])
+        await self._write(pending[middle:])
+
+    async def _attempt(self, batch: list[_Waiting]) -> tuple[Exception | None, bool]:
+        """One transaction for the batch. Sends it refuses (the contract's refusals) are
+        answered with their error, and if it commits every other send has its answer.
+        Otherwise returns the failure, whether the database was reached, and leaves the
+        sends it did not refuse unanswered and unwritten."""
         planned: list[tuple[_Waiting, PlannedSend]] = []
-        refused: list[tuple[_Waiting, Exception]] = []
+        refused: list[tuple[_Waiting, CoreError]] = []
         failure: Exception | None = None
+        reached = False
         try:
             async with self.db.transaction(write=True) as conn:
+                reached = True
                 for waiting in batch:
                     if waiting.answer.done():
                         continue  # its request went away before it was decided: no rows
                     try:
                         planned.append((waiting, await service.plan(conn, waiting.send)))
-                    except Exception as exc:  # this send's own refusal: the rest go on
+                    except CoreError as exc:  # this send's own refusal: the rest go on
                         refused.append((waiting, exc))
                 await service.write(conn, [p for _, p in planned])
         except Exception as exc:
-            log.exception("a batch of sends could not be written", sends=len(batch))
+            log.error(
+                "a batch of sends could not be written",
+                sends=len(batch),
+                error=safe_error(exc),
+            )
             failure = exc
         except BaseException:  # cancelled at shutdown: nothing was committed
             for waiting in batch:
                 _answer(waiting, RuntimeError("the platform is shutting down"))
             raise
         # Every answer, refusals included, waits until the batch's transaction has ended:
-        # a request that has its answer holds nothing of the database any more. Refusals
-        # keep their own answer; every other send gets the batch's failure, if it failed.
+        # a request that has its answer holds nothing of the database any more.
         for waiting, refusal in refused:
             _answer(waiting, refusal)
-        for waiting, plan in planned:
-            _answer(waiting, failure or plan.outcome)
-        if failure is not None:
-            for waiting in batch:  # those a failed connection or plan never reached
-                _answer(waiting, failure)
+        if failure is None:
+            for waiting, plan in planned:
+                _answer(waiting, plan.outcome)
+        return failure, reached
 
 
 def _answer(waiting: _Waiting, answer: SendOutcome | BaseException) -> None:
