@@ -55,7 +55,10 @@ async def test_document_shape(api: httpx.AsyncClient) -> None:
         "application/x-www-form-urlencoded",
         "application/json",
     }
-    assert set(token["responses"]) == {"200", "400", "401", "500"}
+    assert set(token["responses"]) == {"200", "400", "401", "405", "429", "500"}
+    for path in paths.values():  # every route can be rate limited or called wrongly
+        for operation in path.values():
+            assert {"405", "429"} <= set(operation["responses"])
     send = paths["/api/core/messages/send"]["post"]
     assert send["security"] == [{"BearerAuth": []}]
     assert set(send["responses"]) >= {"202", "400", "401", "403", "404", "409", "500"}

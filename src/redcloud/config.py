@@ -68,6 +68,30 @@ class Settings(BaseSettings):
     worker_lease_seconds: int = Field(
         default=60, ge=5, description="A claimed job whose worker is silent this long runs again."
     )
+    client_requests_per_minute: int = Field(
+        default=6000,
+        ge=0,
+        description="CORE API requests one API client may make per minute, across every API "
+        "process (0 = no limit); past it, 429 RATE_LIMITED with Retry-After.",
+    )
+    auth_failures_per_client: int = Field(
+        default=10,
+        ge=0,
+        description="Failed token requests for one client_id per auth_failure_window_seconds "
+        "before further attempts get 429 (0 = no limit).",
+    )
+    auth_failures_per_address: int = Field(
+        default=50,
+        ge=0,
+        description="Failed token requests from one source address per window before 429.",
+    )
+    auth_failure_window_seconds: int = Field(default=300, ge=1)
+    api_docs: bool = Field(
+        default=False,
+        description="Serve the interactive docs at /docs (they load scripts from a CDN); "
+        "on in demo mode. /openapi.json is always served.",
+    )
+    access_log: bool = Field(default=True, description="Log one line per request.")
     log_level: str = "INFO"
     log_format: str = Field(default="console", pattern="^(console|json)$")
 

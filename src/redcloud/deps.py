@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcloud.auth.service import AuthenticatedClient, resolve_bearer
 from redcloud.config import Settings
 from redcloud.db import Database
-from redcloud.errors import Forbidden, Unauthorized
+from redcloud.errors import Forbidden, RateLimited, Unauthorized
+from redcloud.ratelimit import RequestLimiter, retry_after
 
 # Every dependency is `async def`: FastAPI runs a plain `def` one in a worker thread, and
 # waking a thread costs more than the whole of these functions (see bench/NOTES.md).
@@ -71,6 +72,15 @@ async def _current_client(
         )
     if client is None:
         raise Unauthorized()
+    limiter: RequestLimiter = request.app.state.limiter
+    wait = await limiter.admit(client.id)
+    if wait is not None:
+        seconds = retry_after(wait)
+        raise RateLimited(
+            f"This API client has made more than {limiter.limit} requests this minute; "
+            f"retry after {seconds} s",
+            seconds,
+        )
     return client
 
 

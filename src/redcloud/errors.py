@@ -62,6 +62,14 @@ class Conflict(CoreError):
     status, code = 409, "CONFLICT"
 
 
+class RateLimited(CoreError):
+    status, code = 429, "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: str) -> None:
+        super().__init__(message, {"retryAfterSeconds": int(retry_after)})
+        self.headers = {"Retry-After": retry_after}
+
+
 class ServerError(CoreError):
     status, code = 500, "SERVER_ERROR"
 

@@ -1,8 +1,9 @@
-"""Housekeeping: drop idempotency records and tokens past their retention."""
+"""Housekeeping: drop idempotency records, tokens and rate-limit windows past their retention."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 import structlog
@@ -10,6 +11,9 @@ import structlog
 from redcloud.auth.service import purge_expired_tokens
 from redcloud.db import Database
 from redcloud.messages.idempotency import purge_expired
+from redcloud.ratelimit import purge_windows
+
+RATE_WINDOW_RETENTION_SECONDS = 86_400
 
 log = structlog.get_logger("redcloud.maintenance")
 
@@ -23,6 +27,8 @@ class Purged:
 async def purge_once(db: Database) -> Purged:
     async with db.session(write=True) as session:
         purged = Purged(await purge_expired(session), await purge_expired_tokens(session))
+        conn = await session.connection()
+        await purge_windows(conn, time.time() - RATE_WINDOW_RETENTION_SECONDS)
     if purged.idempotency_records or purged.access_tokens:
         log.info(
             "purged expired data",

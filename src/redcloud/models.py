@@ -6,6 +6,7 @@ from redcloud.jobs.models import Job
 from redcloud.messages.models import IdempotencyRecord, Message, MessageEvent, UnroutedInbound
 from redcloud.numbers.models import InventoryBlock, InventoryZipCode, Number
 from redcloud.providers.models import SandboxSubmission
+from redcloud.ratelimit import RateCounter
 from redcloud.webhooks.models import WebhookAttempt
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Message",
     "MessageEvent",
     "Number",
+    "RateCounter",
     "SandboxSubmission",
     "UnroutedInbound",
     "WebhookAttempt",

@@ -26,7 +26,13 @@ class OAuthErrorResponse(BaseModel):
     error: str = Field(
         examples=["invalid_client"],
         json_schema_extra={
-            "enum": ["invalid_request", "invalid_client", "unsupported_grant_type", "server_error"]
+            "enum": [
+                "invalid_request",
+                "invalid_client",
+                "unsupported_grant_type",
+                "temporarily_unavailable",
+                "server_error",
+            ]
         },
     )
     error_description: str = Field(examples=["Client authentication failed"])
@@ -39,11 +45,13 @@ def core_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Invalid or missing bearer token (UNAUTHORIZED)",
         403: "Forbidden (FORBIDDEN)",
         404: "Not found (NOT_FOUND)",
+        405: "Method not allowed (METHOD_NOT_ALLOWED); the Allow header lists the methods",
         409: "Conflict (CONFLICT)",
+        429: "Too many requests (RATE_LIMITED); retry after the Retry-After header's seconds",
         500: "Server error (SERVER_ERROR)",
         502: "Upstream error (UPSTREAM_ERROR)",
     }
     return {
         status: {"model": ErrorResponse, "description": described[status]}
-        for status in (*statuses, 400, 401, 500)
+        for status in (*statuses, 400, 401, 405, 429, 500)
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -13,9 +14,14 @@ from redcloud.auth.token_request import FORM, JSON, read_token_request
 from redcloud.deps import AppDatabase, AppSettings, CurrentClient, ReadSession
 from redcloud.errors import OAuthError
 from redcloud.numbers.service import assigned_summary
+from redcloud.ratelimit import FailureCounter, retry_after
 from redcloud.schemas import OAuthErrorResponse, core_errors
 
 router = APIRouter()
+log = structlog.get_logger("redcloud.auth")
+# RFC 6749 registers no error for rate limiting; this one is registered for overload
+# (docs/api-decisions.md).
+RATE_LIMITED_ERROR = "temporarily_unavailable"
 
 _TOKEN_FIELDS: dict[str, Any] = {
     "type": "object",
@@ -47,6 +53,12 @@ _TOKEN_OPENAPI: dict[str, Any] = {
     responses={
         400: {"model": OAuthErrorResponse, "description": "Malformed or unsupported request"},
         401: {"model": OAuthErrorResponse, "description": "Client authentication failed"},
+        405: {"model": OAuthErrorResponse, "description": "Use POST"},
+        429: {
+            "model": OAuthErrorResponse,
+            "description": "Too many failed attempts for this client_id or source address; "
+            "retry after the Retry-After header's seconds",
+        },
         500: {"model": OAuthErrorResponse, "description": "Server error"},
     },
     openapi_extra=_TOKEN_OPENAPI,
@@ -57,13 +69,41 @@ async def issue_token(
     db: AppDatabase,
 ) -> JSONResponse:
     credentials = await read_token_request(request)
+    source = request.client.host if request.client else "unknown"
+    failures: FailureCounter = request.app.state.auth_failures
+    # Over the limit, refuse before hashing anything: a flood costs a read, not a scrypt.
+    buckets = {
+        f"auth:client:{credentials.client_id[:128]}": settings.auth_failures_per_client,
+        f"auth:address:{source}": settings.auth_failures_per_address,
+    }
+    wait = await failures.blocked(buckets)
+    if wait is not None:
+        seconds = retry_after(wait)
+        log.warning(
+            "token request refused: too many failed attempts",
+            client_id=credentials.client_id[:128],
+            source=source,
+        )
+        raise OAuthError(
+            429,
+            RATE_LIMITED_ERROR,
+            f"Too many failed authentication attempts; retry after {seconds} s",
+            {"Retry-After": seconds},
+        )
     # Check the secret in a read transaction, then write the token in a short one, so the
     # deliberately slow hash never holds the (SQLite) write lock.
     async with db.session() as session:
-        client = await service.authenticate_client(
+        client, reason = await service.authenticate_client(
             session, credentials.client_id, credentials.client_secret
         )
     if client is None:
+        log.warning(
+            "client authentication failed",
+            client_id=credentials.client_id[:128],
+            source=source,
+            reason=reason,
+        )
+        await failures.record(list(buckets))
         headers = {"WWW-Authenticate": 'Basic realm="token"'} if credentials.used_basic else {}
         raise OAuthError(401, "invalid_client", "Client authentication failed", headers)
     async with db.session(write=True) as session:

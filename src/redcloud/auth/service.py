@@ -39,17 +39,22 @@ class AuthenticatedClient:
 
 async def authenticate_client(
     session: AsyncSession, client_id: str, client_secret: str
-) -> ApiClient | None:
-    """The active client these credentials prove, or None; never says which part was wrong."""
+) -> tuple[ApiClient | None, str]:
+    """The active client these credentials prove (or None) and, for the log only, why not;
+    the caller never learns which part was wrong."""
     client = await session.get(ApiClient, client_id)
     stored = client.secret_hash if client is not None else dummy_secret_hash()
     # scrypt is deliberately slow: keep it off the event loop.
     matches = await asyncio.to_thread(verify_secret, client_secret, stored)
-    if client is None or not matches:
-        return None
-    if client.status != ACTIVE or client.account.status != ACTIVE:
-        return None
-    return client
+    if client is None:
+        return None, "unknown client_id"
+    if not matches:
+        return None, "wrong client_secret"
+    if client.status != ACTIVE:
+        return None, "client is inactive"
+    if client.account.status != ACTIVE:
+        return None, "account is inactive"
+    return client, "ok"
 
 
 async def issue_token(session: AsyncSession, client: ApiClient, ttl_seconds: int) -> str:
