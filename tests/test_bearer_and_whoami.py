@@ -76,7 +76,7 @@ async def test_missing_malformed_or_unknown_tokens_are_401(
 
 
 @pytest.mark.parametrize("target", ["client", "account"])
-async def test_token_stops_at_once_when_client_or_account_is_deactivated(
+async def test_token_stops_at_once_when_client_or_account_is_deactivated_and_stays_dead(
     api: httpx.AsyncClient, db: Database, target: str
 ) -> None:
     info = await make_client(db)
@@ -91,7 +91,17 @@ async def test_token_stops_at_once_when_client_or_account_is_deactivated(
     async with db.session(write=True) as session:
         await provisioning.set_client_status(session, info.client_id, "ACTIVE")
         await provisioning.set_account_status(session, info.account_id, "ACTIVE")
-    assert (await api.get("/api/core/whoami", headers=info.headers)).status_code == 200
+    # Reactivation does not revive a token issued before the suspension; a new one works.
+    response = await api.get("/api/core/whoami", headers=info.headers)
+    assert_core_error(response, 401, "UNAUTHORIZED", UNAUTHORIZED)
+    token = await api.post(
+        "/api/auth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(info.client_id, info.secret),
+    )
+    assert token.status_code == 200, token.text
+    fresh = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert (await api.get("/api/core/whoami", headers=fresh)).status_code == 200
 
 
 async def test_static_demo_token_works_only_in_demo_mode(

@@ -173,10 +173,10 @@ async def test_a_nul_send_from_one_client_never_fails_another_clients_sends(
 ) -> None:
     """The reported cross-client fault: a NUL send poisoned its whole group-commit batch."""
     other = await make_client(db)
-    await make_number(db, other.client_id)
+    number = await make_number(db, other.client_id)
     valid = [send(api, auth, send_body("num_abc123"), key=f"valid-{n}") for n in range(120)]
     poison = [
-        send(api, other.headers, send_body("num_abc123", text=f"bad{NUL}"), key=f"nul-{n}")
+        send(api, other.headers, send_body(number, text=f"bad{NUL}"), key=f"nul-{n}")
         for n in range(10)
     ]
     responses = await asyncio.gather(*valid, *poison)

@@ -15,6 +15,7 @@ from redcloud.auth.routes import router as auth_router
 from redcloud.config import Settings
 from redcloud.db import Database
 from redcloud.handlers import install_error_handlers
+from redcloud.logs import configure as configure_logging
 from redcloud.maintenance import purge_forever
 from redcloud.messages.batching import SendBatcher
 from redcloud.messages.idempotency import InFlightKeys
@@ -24,6 +25,7 @@ from redcloud.numbers.inventory import EmbeddedInventory, InventorySource
 from redcloud.numbers.routes import router as numbers_router
 from redcloud.pipeline import Pipeline
 from redcloud.providers.routes import router as sandbox_router
+from redcloud.ratelimit import FailureCounter, RequestLimiter
 
 TAGS = [
     {"name": "Authentication", "description": "OAuth token issuance for CORE API access."},
@@ -74,20 +76,30 @@ def create_app(
         "queue-first messaging.",
         openapi_tags=TAGS,
         lifespan=lifespan,
-        docs_url="/docs",
+        # The interactive docs load scripts from a CDN: served only where asked for.
+        docs_url="/docs" if settings.api_docs or settings.demo else None,
         redoc_url=None,
+        # A trailing slash is a different path: a 404 in the contract's wrapper, not an
+        # empty-bodied redirect.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.db = db
     app.state.inventory = inventory or EmbeddedInventory()
     app.state.in_flight = InFlightKeys()
     app.state.sends = SendBatcher(db)
+    app.state.limiter = RequestLimiter(db, settings.client_requests_per_minute, 60)
+    app.state.auth_failures = FailureCounter(db, settings.auth_failure_window_seconds)
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(numbers_router)
     app.include_router(messages_router)
     app.include_router(sandbox_router)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        access_log=settings.access_log,
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -125,4 +137,5 @@ def _drop_fastapi_validation_responses(schema: dict[str, Any]) -> None:
 def app_from_environment() -> FastAPI:
     """The app as `serve --processes N` builds it in each process, from REDCLOUD_* settings."""
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings, run_workers=settings.run_workers)

@@ -1,9 +1,11 @@
-"""Request context: a request id on every response, a body-size ceiling, and a last-resort 500."""
+"""Request context: a request id, hardening headers and an access line for every request, a
+body-size ceiling, HEAD on GET routes, and a last-resort 500."""
 
 from __future__ import annotations
 
 import contextvars
 import json
+import time
 from typing import Any
 
 import structlog
@@ -12,10 +14,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from redcloud import ids
 from redcloud.errors import CoreError, InvalidRequest, OAuthError, ServerError
+from redcloud.logs import safe_error
 
 TOKEN_PATH = "/api/auth/token"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="req_none")
 log = structlog.get_logger("redcloud.http")
+access_log = structlog.get_logger("redcloud.access")
+# On every response: browsers must not guess a content type; API answers carry tokens and
+# message data, so no cache (shared or private) keeps them.
+_ALWAYS = [(b"x-content-type-options", b"nosniff")]
+_API = [(b"cache-control", b"no-store")]
 
 
 def current_request_id() -> str:
@@ -50,9 +58,10 @@ def error_body(path: str, error: CoreError) -> tuple[int, dict[str, Any]]:
 class RequestContextMiddleware:
     """Pure ASGI so it costs one function call per request, not a task per request."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, access_log: bool = True) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,12 +77,25 @@ class RequestContextMiddleware:
             # A caller's id is logged for correlation, never echoed as ours.
             structlog.contextvars.bind_contextvars(caller_request_id=caller_rid[:128])
         started = False
+        status = 500
+        began = time.perf_counter()
+        method: str = scope.get("method", "GET")
+        if method == "HEAD":  # answered as GET without its body, on every GET route
+            scope = {**scope, "method": "GET"}
+        extra = [(b"x-request-id", header_rid), *_ALWAYS]
+        if path.startswith("/api/"):
+            extra += _API
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", header_rid)]
+                status = message["status"]
+                headers = message.get("headers", [])
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *(h for h in extra if h[0] not in present)]
+            elif method == "HEAD" and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         received = 0
@@ -96,15 +118,29 @@ class RequestContextMiddleware:
         except BodyTooLarge as exc:
             if not started:
                 await _respond(send_with_id, *error_body(path, exc.as_error()))
-        except Exception:
-            log.exception("unhandled error", path=path)
+        except Exception as exc:
+            log.exception("unhandled error", path=path, error=safe_error(exc))
             if not started:
                 await _respond(
                     send_with_id, *error_body(path, ServerError("Internal server error"))
                 )
         finally:
+            if self.access_log:
+                access_log.info(
+                    "request",
+                    method=method,
+                    path=path,
+                    status=status,
+                    ms=round((time.perf_counter() - began) * 1000, 1),
+                    client=_client_address(scope),
+                )
             structlog.contextvars.reset_contextvars(**bound)
             _request_id.reset(token)
+
+
+def _client_address(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
