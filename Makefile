@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REDCLOUD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REDCLOUD_TEST_POSTGRES_URL
 
-.PHONY: demo test lint typecheck format unit serve clean bench
+.PHONY: demo test lint typecheck format unit fast serve clean bench
 
 SDK := sdk/python
 
@@ -32,6 +32,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -p no:cacheprovider
+
+## fast: the tests that start no processes (about a minute), for the edit-test loop
+fast: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider -m "not slow"
 
 ## bench: measure throughput and latency on this machine; writes bench/REPORT.md
 bench: $(STAMP)

@@ -32,6 +32,20 @@ POSTGRES_URL = os.environ.get("REDCLOUD_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked one_database run once, on SQLite, instead of once per database."""
+    drop = [
+        item
+        for item in items
+        if item.get_closest_marker("one_database")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database_url") == "postgres"
+    ]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [item for item in items if item not in drop]
+
+
 def _pg_dsn(url: str, database: str | None = None) -> str:
     base = url.replace("postgresql+asyncpg://", "postgresql://")
     if database is None:

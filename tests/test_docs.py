@@ -30,6 +30,9 @@ import pytest
 from redcloud.webhooks import signing
 from tests.live import ROOT, LiveServer, run_shell
 
+# Every doc example against a live server: the database behind it does not change them.
+pytestmark = [pytest.mark.slow, pytest.mark.one_database]
+
 DOCS = [ROOT / "README.md", ROOT / "sdk" / "python" / "README.md", *sorted(ROOT.glob("docs/*.md"))]
 DEMO_BASE = "http://127.0.0.1:8080"
 SECRET = "rc_webhook_secret_demo"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -169,8 +170,21 @@ async def test_twin_in_another_process_never_sends_twice(
     before = await message_count(db)
     first = asyncio.create_task(send(first_api, auth, send_body("num_abc123"), key="xproc"))
     await asyncio.wait_for(entered.wait(), 5)
+    # The twin's batch opening its transaction means it has reached the database: on
+    # SQLite it then waits for the write lock the first send holds.
+    opened, twin_opened = db.transaction, asyncio.Event()
+
+    def transaction(*args: Any, **kwargs: Any) -> Any:
+        if entered.is_set():
+            twin_opened.set()
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(db, "transaction", transaction)
     twin_task = asyncio.create_task(send(second_api, auth, send_body("num_abc123"), key="xproc"))
-    await asyncio.sleep(0.3)
+    if db.dialect == "postgresql":
+        await asyncio.wait_for(asyncio.shield(twin_task), 5)  # refused while the first holds
+    else:
+        await asyncio.wait_for(twin_opened.wait(), 5)
     release.set()
     first_response, twin = await first, await twin_task
     assert first_response.status_code == 202

@@ -76,6 +76,26 @@ async def test_document_shape(api: httpx.AsyncClient) -> None:
             assert "422" not in operation["responses"]
 
 
+async def test_the_document_states_the_rules_the_server_enforces(api: httpx.AsyncClient) -> None:
+    schemas = (await api.get("/openapi.json")).json()["components"]["schemas"]
+
+    def one_of_required(schema: dict[str, Any]) -> set[str]:
+        return {name for branch in schema["anyOf"] for name in branch["required"]}
+
+    assert one_of_required(schemas["SearchRequest"]) == {
+        "npa", "nxx", "city", "state", "zipCode", "rateCenter"
+    }  # fmt: skip
+    assert schemas["UpdateRequest"]["minProperties"] == 1
+    assert one_of_required(schemas["MediaIn"]) == {"storageKey", "sourceUrl"}
+    assert one_of_required(schemas["InboundRequest"]) == {"text", "mediaUrl"}
+    assert one_of_required(schemas["SendRequest"]) == {"text", "media"}
+    assert len(schemas["SendRequest"]["oneOf"]) == 2  # SMS without media, MMS with it
+    for name in ("sendFrom", "externalReference", "text"):
+        assert schemas["SendRequest"]["properties"][name].get("pattern") or any(
+            "pattern" in option for option in schemas["SendRequest"]["properties"][name]["anyOf"]
+        )
+
+
 @pytest.fixture
 def schema_app(db: Database, database_url: str, tmp_path: Any) -> Any:
     """The app on its own connections (schemathesis drives it from another event loop)."""

@@ -24,6 +24,8 @@ from redcloud.providers.models import SandboxSubmission
 from tests.processes import Proc, spawn, start_server
 from tests.receiver import Receiver
 
+pytestmark = pytest.mark.slow
+
 AUTH = {"Authorization": "Bearer rc_token_example"}
 TERMINAL = ("delivered", "failed")
 

@@ -30,6 +30,9 @@ from tests.conftest import StartServer
 from tests.live import free_port
 from tests.proxy import FaultProxy
 
+# The SDK speaks HTTP to a live server: the database behind it does not change it.
+pytestmark = [pytest.mark.slow, pytest.mark.one_database]
+
 DEMO = ("rc_test_client_123", "rc_secret_abc123")
 TOKEN_PATH = "/api/auth/token"
 SEND_PATH = "/api/core/messages/send"

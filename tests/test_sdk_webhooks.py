@@ -28,6 +28,8 @@ from redcloud_client import (
 from tests.live import LiveServer, free_port
 from tests.receiver import Receiver
 
+pytestmark = [pytest.mark.slow, pytest.mark.one_database]
+
 DEMO = ("rc_test_client_123", "rc_secret_abc123")
 SECRET = "rc_webhook_secret_demo"
 STATIC = {"Authorization": "Bearer rc_token_example"}

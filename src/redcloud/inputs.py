@@ -61,6 +61,11 @@ class _Described:
         return schema
 
 
+def present(*names: str) -> list[Any]:
+    """JSON Schema `anyOf` branches: at least one of these fields is given as a string."""
+    return [{"required": [name], "properties": {name: {"type": "string"}}} for name in names]
+
+
 # A string from the network. Fields with a `pattern` of their own need not use it: every
 # pattern in the API excludes NUL and surrogates already.
 Text = Annotated[str, AfterValidator(screen), _Described()]

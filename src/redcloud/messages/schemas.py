@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from redcloud.inputs import Text
+from redcloud.inputs import Text, present
 from redcloud.schemas import ErrorDetail
 
 MAX_RECIPIENTS = 100
@@ -16,7 +16,11 @@ MAX_MEDIA_BYTES = 5 * 1024 * 1024
 
 
 class MediaIn(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"anyOf": present("storageKey", "sourceUrl")},
+    )
 
     storageKey: Text | None = Field(default=None, min_length=1, max_length=255)
     mimeType: str = Field(
@@ -29,7 +33,27 @@ class MediaIn(BaseModel):
 
 
 class SendRequest(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            # text, media or both; media only with MMS, and MMS needs it
+            "anyOf": [
+                *present("text"),
+                {"required": ["media"], "properties": {"media": {"type": "array"}}},
+            ],
+            "oneOf": [
+                {
+                    "properties": {"messageType": {"const": "SMS"}},
+                    "not": {"required": ["media"], "properties": {"media": {"type": "array"}}},
+                },
+                {
+                    "properties": {"messageType": {"const": "MMS"}, "media": {"minItems": 1}},
+                    "required": ["media"],
+                },
+            ],
+        },
+    )
 
     sendFrom: Text = Field(
         min_length=1,

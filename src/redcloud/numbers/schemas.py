@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from redcloud.inputs import Text
+from redcloud.inputs import Text, present
 
 CAMPAIGN_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_QUANTITY = 250
@@ -32,7 +32,11 @@ class NumberList(BaseModel):
 class SearchRequest(BaseModel):
     """Every filter is optional, but at least one is required."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"anyOf": present(*FILTERS)},
+    )
 
     npa: str | None = Field(default=None, pattern=r"^[0-9]{3}$", examples=["555"])
     nxx: str | None = Field(default=None, pattern=r"^[0-9]{3}$")
@@ -77,7 +81,7 @@ class SearchResponse(BaseModel):
 class UpdateRequest(BaseModel):
     """A partial update: omitted fields stay as they are, null clears a nullable one."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={"minProperties": 1})
 
     campaignregId: str | None = Field(
         default=None,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from redcloud.deps import CurrentClient, ReadSession, WriteSession
 from redcloud.errors import Forbidden, InvalidRequest, NotFound
-from redcloud.inputs import Text
+from redcloud.inputs import Text, present
 from redcloud.messages import lifecycle
 from redcloud.messages.recipients import Rejection, normalize
 from redcloud.numbers.models import Number
@@ -21,7 +21,12 @@ router = APIRouter(prefix="/api/sandbox", tags=["Sandbox"])
 
 
 class InboundRequest(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"anyOf": present("text", "mediaUrl")},
+    )
 
     from_: Text = Field(alias="from", min_length=2, max_length=16, examples=["+15005550006"])
     to: Text = Field(min_length=2, max_length=16, examples=["+15551234567"])
