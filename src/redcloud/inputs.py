@@ -45,9 +45,34 @@ def screen(value: str) -> str:
 
 def _iso_datetime(value: Any) -> Any:
     """Only ISO 8601 text is a time here: pydantic would also take numbers as Unix times."""
-    if not isinstance(value, str) or not _ISO_DATETIME.fullmatch(value):
+    if not isinstance(value, str) or not _ISO_DATETIME.fullmatch(value.upper()):
         raise ValueError("must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+    return value.upper()  # RFC 3339 allows a lower-case t and z
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON has one number type: 22.0 is the integer 22 (as JSON Schema says), 22.5 is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
+
+
+# A URL's host: dot-separated labels ending in one that starts with a letter, so that it
+# can never be read as an IPv4 address (see redcloud.urls).
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+_REST = "(?:[/?#][!-~]*)?"
+_INTERNAL = r"(?![^/:?#]*\.(?:internal|local|localhost|localdomain|lan|home\.arpa)(?:[/:?#]|$))"
+# What the OpenAPI document says a webhook URL is: https on a public domain name. (The
+# server also takes a public IP literal, and http or internal hosts where the operator
+# allows them; docs/webhooks.md has the whole rule.)
+WEBHOOK_URL_PATTERN = f"^https://{_INTERNAL}(?:{_LABEL}\\.)+{_TOP}{_PORT}{_REST}$"
+# A media sourceUrl: http or https, any host name.
+MEDIA_URL_PATTERN = f"^https?://(?:{_LABEL}\\.)*{_TOP}{_PORT}{_REST}$"
+# A numberId is never a phone number (the contract refuses sendFrom that looks like one).
+NUMBER_ID_PATTERN = "^(?![+]?[0-9 ().-]{7,20}$)[^\\u0000]*$"
+E164_PATTERN = "^\\+[1-9][0-9]{1,14}$"
 
 
 class _Described:
@@ -70,3 +95,4 @@ def present(*names: str) -> list[Any]:
 # pattern in the API excludes NUL and surrogates already.
 Text = Annotated[str, AfterValidator(screen), _Described()]
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime)]
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]

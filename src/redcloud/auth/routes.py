@@ -13,6 +13,7 @@ from redcloud.auth.schemas import AssignedNumbers, TokenResponse, WhoAmI
 from redcloud.auth.token_request import FORM, JSON, read_token_request
 from redcloud.deps import AppDatabase, AppSettings, CurrentClient, ReadSession
 from redcloud.errors import OAuthError
+from redcloud.inputs import NO_NUL_PATTERN
 from redcloud.numbers.service import assigned_summary
 from redcloud.ratelimit import FailureCounter, retry_after
 from redcloud.schemas import OAuthErrorResponse, core_errors
@@ -23,13 +24,26 @@ log = structlog.get_logger("redcloud.auth")
 # (docs/api-decisions.md).
 RATE_LIMITED_ERROR = "temporarily_unavailable"
 
+# The body as the client_secret_post method sends it. With HTTP Basic (the BasicAuth
+# security alternative) the body carries grant_type alone: a body secret beside Basic is
+# refused as two methods at once.
 _TOKEN_FIELDS: dict[str, Any] = {
     "type": "object",
-    "required": ["grant_type"],
+    "required": ["grant_type", "client_id", "client_secret"],
     "properties": {
         "grant_type": {"type": "string", "enum": ["client_credentials"]},
-        "client_id": {"type": "string", "examples": ["rc_test_client_123"]},
-        "client_secret": {"type": "string", "examples": ["rc_secret_abc123"]},
+        "client_id": {
+            "type": "string",
+            "minLength": 1,
+            "pattern": NO_NUL_PATTERN,
+            "examples": ["rc_test_client_123"],
+        },
+        "client_secret": {
+            "type": "string",
+            "minLength": 1,
+            "pattern": NO_NUL_PATTERN,
+            "examples": ["rc_secret_abc123"],
+        },
     },
 }
 _TOKEN_OPENAPI: dict[str, Any] = {

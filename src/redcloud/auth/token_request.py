@@ -16,6 +16,7 @@ from redcloud.errors import OAuthError
 GRANT_TYPE = "client_credentials"
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+_OAUTH_PARAMETERS = {"grant_type", "client_id", "client_secret", "scope"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,8 @@ def _form_fields(body: bytes) -> dict[str, str]:
         raise invalid_request("The form-encoded body could not be read") from exc
     fields: dict[str, str] = {}
     for name, value in pairs:
+        if name not in _OAUTH_PARAMETERS:
+            continue  # RFC 6749 §3.2: unknown parameters are ignored
         if name in fields:
             raise invalid_request(f"Parameter {name} must not be repeated")
         fields[name] = value

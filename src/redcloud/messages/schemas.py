@@ -6,7 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from redcloud.inputs import Text, present
+from redcloud.inputs import (
+    MEDIA_URL_PATTERN,
+    NUMBER_ID_PATTERN,
+    JsonInt,
+    Text,
+    present,
+)
 from redcloud.schemas import ErrorDetail
 
 MAX_RECIPIENTS = 100
@@ -27,8 +33,14 @@ class MediaIn(BaseModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$",
         examples=["image/jpeg"],
     )
-    byteLength: int = Field(gt=0, le=MAX_MEDIA_BYTES, examples=[182340])
-    sourceUrl: Text | None = Field(default=None, min_length=1, max_length=2048)
+    byteLength: JsonInt = Field(gt=0, le=MAX_MEDIA_BYTES, examples=[182340])
+    sourceUrl: Text | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2048,
+        json_schema_extra={"pattern": MEDIA_URL_PATTERN},
+        description="An absolute http(s) URL the carrier can fetch the media from.",
+    )
     fileName: Text | None = Field(default=None, min_length=1, max_length=255)
 
 
@@ -48,7 +60,7 @@ class SendRequest(BaseModel):
                     "not": {"required": ["media"], "properties": {"media": {"type": "array"}}},
                 },
                 {
-                    "properties": {"messageType": {"const": "MMS"}, "media": {"minItems": 1}},
+                    "properties": {"messageType": {"const": "MMS"}, "media": {"type": "array", "minItems": 1}},
                     "required": ["media"],
                 },
             ],
@@ -59,12 +71,16 @@ class SendRequest(BaseModel):
         min_length=1,
         max_length=64,
         description="A Red Cloud number identifier (numberId), not an E.164 phone number.",
+        json_schema_extra={"pattern": NUMBER_ID_PATTERN},
         examples=["num_abc123"],
     )
     to: list[Text] = Field(
         min_length=1,
         max_length=MAX_RECIPIENTS,
-        description="One or more E.164 recipient phone numbers.",
+        description="One or more E.164 recipient phone numbers. Each is checked on its own: "
+        "one that is not a possible number for its country (libphonenumber's rule, which a "
+        "schema cannot state) is refused in `errors[]` while the others are accepted; if "
+        "none can be accepted the request is refused.",
         examples=[["+15551234567"]],
     )
     messageType: Literal["SMS", "MMS"]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from redcloud.inputs import Text, present
+from redcloud.inputs import WEBHOOK_URL_PATTERN, JsonInt, Text, present
 
 CAMPAIGN_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_QUANTITY = 250
@@ -44,7 +44,7 @@ class SearchRequest(BaseModel):
     state: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$", examples=["TX"])
     zipCode: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
     rateCenter: Text | None = Field(default=None, min_length=1, max_length=100)
-    quantity: int = Field(default=MAX_QUANTITY, ge=1, le=MAX_QUANTITY)
+    quantity: JsonInt = Field(default=MAX_QUANTITY, ge=1, le=MAX_QUANTITY)
 
     @model_validator(mode="after")
     def _one_filter(self) -> SearchRequest:
@@ -91,8 +91,12 @@ class UpdateRequest(BaseModel):
     # Omitted means unchanged; the None default is never validated, and null is refused.
     smsEnabled: bool = None  # type: ignore[assignment]
     mmsEnabled: bool = None  # type: ignore[assignment]
-    webhookInboundOverride: Text | None = Field(default=None, max_length=2048)
-    webhookDeliveryOverride: Text | None = Field(default=None, max_length=2048)
+    webhookInboundOverride: Text | None = Field(
+        default=None, max_length=2048, json_schema_extra={"pattern": WEBHOOK_URL_PATTERN}
+    )
+    webhookDeliveryOverride: Text | None = Field(
+        default=None, max_length=2048, json_schema_extra={"pattern": WEBHOOK_URL_PATTERN}
+    )
     # The response spelling, sent by mistake: refused with a pointer to the request spelling.
     campaignRegId: SkipJsonSchema[Any] = None
 

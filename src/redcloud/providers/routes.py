@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from redcloud.deps import CurrentClient, ReadSession, WriteSession
 from redcloud.errors import Forbidden, InvalidRequest, NotFound
-from redcloud.inputs import Text, present
+from redcloud.inputs import E164_PATTERN, Text, present
 from redcloud.messages import lifecycle
 from redcloud.messages.recipients import Rejection, normalize
 from redcloud.numbers.models import Number
@@ -28,7 +28,13 @@ class InboundRequest(BaseModel):
         json_schema_extra={"anyOf": present("text", "mediaUrl")},
     )
 
-    from_: Text = Field(alias="from", min_length=2, max_length=16, examples=["+15005550006"])
+    from_: Text = Field(
+        alias="from",
+        min_length=2,
+        max_length=16,
+        examples=["+15005550006"],
+        json_schema_extra={"pattern": E164_PATTERN},
+    )
     to: Text = Field(min_length=2, max_length=16, examples=["+15551234567"])
     text: Text | None = Field(default=None, max_length=1600)
     mediaUrl: Text | None = Field(default=None, max_length=2048)
