@@ -61,7 +61,9 @@ def _json_integer(value: Any) -> Any:
 # can never be read as an IPv4 address (see redcloud.urls).
 _LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _TOP = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_PORT = "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+_PORT = (
+    "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+)
 _REST = "(?:[/?#][!-~]*)?"
 _INTERNAL = r"(?![^/:?#]*\.(?:internal|local|localhost|localdomain|lan|home\.arpa)(?:[/:?#]|$))"
 # What the OpenAPI document says a webhook URL is: https on a public domain name. (The

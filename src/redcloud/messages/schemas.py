@@ -60,7 +60,10 @@ class SendRequest(BaseModel):
                     "not": {"required": ["media"], "properties": {"media": {"type": "array"}}},
                 },
                 {
-                    "properties": {"messageType": {"const": "MMS"}, "media": {"type": "array", "minItems": 1}},
+                    "properties": {
+                        "messageType": {"const": "MMS"},
+                        "media": {"type": "array", "minItems": 1},
+                    },
                     "required": ["media"],
                 },
             ],
