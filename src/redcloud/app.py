@@ -111,6 +111,7 @@ def create_app(
                 tags=TAGS,
             )
             _drop_fastapi_validation_responses(schema)
+            _add_links(schema)
             schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
             schemes["BasicAuth"] = {
                 "type": "http",
@@ -132,6 +133,43 @@ def _drop_fastapi_validation_responses(schema: dict[str, Any]) -> None:
     schemas = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+
+
+# OpenAPI links: where a response's ids lead (clients and schemathesis's stateful tests
+# follow them). (source path, method, status) → (link name, target path, method, parameters)
+_LINKS = [
+    (
+        ("/api/core/messages/send", "post", "202"),
+        ("GetMessage", "/api/core/messages/{messageId}", "get"),
+        {"messageId": "$response.body#/results/0/messageId"},
+    ),
+    (
+        ("/api/core/messages", "get", "200"),
+        ("GetMessage", "/api/core/messages/{messageId}", "get"),
+        {"messageId": "$response.body#/messages/0/messageId"},
+    ),
+    (
+        ("/api/sandbox/inbound", "post", "202"),
+        ("GetMessage", "/api/core/messages/{messageId}", "get"),
+        {"messageId": "$response.body#/messageId"},
+    ),
+    (
+        ("/api/core/numbers", "get", "200"),
+        ("UpdateNumber", "/api/core/numbers/{numberId}", "patch"),
+        {"numberId": "$response.body#/numbers/0/numberId"},
+    ),
+]
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    paths = schema["paths"]
+    for (path, method, status), (name, target, target_method), parameters in _LINKS:
+        response = paths[path][method]["responses"][status]
+        operation_id = paths[target][target_method]["operationId"]
+        response.setdefault("links", {})[name] = {
+            "operationId": operation_id,
+            "parameters": parameters,
+        }
 
 
 def app_from_environment() -> FastAPI:
