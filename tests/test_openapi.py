@@ -181,7 +181,7 @@ def _unstatable(problem: dict[str, Any], message: str | None) -> bool:
     )
 
 
-def exercise(target: SchemaTarget, op: Any, counter: list[int], mode: GenerationMode) -> None:
+def exercise(op: Any, counter: list[int], mode: GenerationMode) -> None:
     """Send up to 40 generated requests to one operation and run every check on each."""
 
     @settings(
@@ -202,9 +202,10 @@ def exercise(target: SchemaTarget, op: Any, counter: list[int], mode: Generation
     run()
 
 
-def test_schemathesis_passes_every_check_positive_and_negative(schema_app: SchemaTarget) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", schema_app.app)
-    token = schema_app.token
+def load_schema(target: SchemaTarget) -> Any:
+    """The app's document, every CORE call carrying the target's bearer token."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", target.app)
+    token = target.token
 
     @schema.auth()
     class Bearer:
@@ -215,6 +216,12 @@ def test_schemathesis_passes_every_check_positive_and_negative(schema_app: Schem
             if case.operation.path != "/api/auth/token":  # it takes client credentials
                 case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
+    return schema
+
+
+def test_schemathesis_passes_every_check_positive_and_negative(schema_app: SchemaTarget) -> None:
+    schema = load_schema(schema_app)
+
     failures: list[str] = []
     counter = [0]
     for operation in schema.get_all_operations():
@@ -222,7 +229,7 @@ def test_schemathesis_passes_every_check_positive_and_negative(schema_app: Schem
         for mode in GenerationMode:
             schema_app.reseed()
             try:
-                exercise(schema_app, op, counter, mode)
+                exercise(op, counter, mode)
             except BaseException as exc:  # collect every operation's failure, then report
                 failures.append(f"{mode.value} {op.method.upper()} {op.path}: {exc}")
     assert not failures, "\n\n".join(failures)
@@ -230,8 +237,7 @@ def test_schemathesis_passes_every_check_positive_and_negative(schema_app: Schem
 
 
 def test_schemathesis_follows_every_link_statefully(schema_app: SchemaTarget) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", schema_app.app)
-    token = schema_app.token
+    schema = load_schema(schema_app)
     document = schema.raw_schema
     linked = [
         name
@@ -241,15 +247,6 @@ def test_schemathesis_follows_every_link_statefully(schema_app: SchemaTarget) ->
         for name in response.get("links", {})
     ]
     assert len(linked) >= 4
-
-    @schema.auth()
-    class Bearer:
-        def get(self, case: Any, context: Any) -> str:
-            return token
-
-        def set(self, case: Any, data: str, context: Any) -> None:
-            if case.operation.path != "/api/auth/token":
-                case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
     base = schema.as_state_machine()
     steps, followed = [0], [0]

@@ -9,9 +9,17 @@ import httpx
 from redcloud.db import Database
 from redcloud.ratelimit import FailureCounter, RequestLimiter
 from tests.conftest import AppWith
-from tests.factories import assert_core_error, make_client
+from tests.factories import ClientInfo, assert_core_error, make_client
 
 TOKEN = "/api/auth/token"
+
+
+async def token(api: httpx.AsyncClient, info: ClientInfo) -> int:
+    """The status of a token request with the client's right credentials."""
+    response = await api.post(
+        TOKEN, data={"grant_type": "client_credentials"}, auth=(info.client_id, info.secret)
+    )
+    return response.status_code
 
 
 def wrong(client_id: str) -> dict[str, str]:
@@ -31,16 +39,9 @@ async def test_failed_token_attempts_per_client_id_end_in_429_with_retry_after(
     assert limited.json()["error"] == "temporarily_unavailable"
     assert "retry after" in limited.json()["error_description"]
     # Locked for this client_id: even the right secret waits out the window ...
-    right = await api.post(
-        TOKEN, data={"grant_type": "client_credentials"}, auth=(info.client_id, info.secret)
-    )
-    assert right.status_code == 429
+    assert await token(api, info) == 429
     # ... while another client is not affected.
-    other = await make_client(db)
-    ok = await api.post(
-        TOKEN, data={"grant_type": "client_credentials"}, auth=(other.client_id, other.secret)
-    )
-    assert ok.status_code == 200
+    assert await token(api, await make_client(db)) == 200
 
 
 async def test_failed_attempts_from_one_address_are_limited_across_client_ids(
@@ -66,11 +67,7 @@ async def test_failure_counts_are_shared_by_every_process(app_with: AppWith, db:
 async def test_successful_attempts_do_not_count(app_with: AppWith, db: Database) -> None:
     api = app_with(auth_failures_per_client=2, auth_failures_per_address=2)
     info = await make_client(db)
-    for _ in range(5):
-        ok = await api.post(
-            TOKEN, data={"grant_type": "client_credentials"}, auth=(info.client_id, info.secret)
-        )
-        assert ok.status_code == 200
+    assert [await token(api, info) for _ in range(5)] == [200] * 5
 
 
 async def test_requests_over_a_clients_limit_get_429_rate_limited(
