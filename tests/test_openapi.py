@@ -189,6 +189,7 @@ def exercise(op: Any, counter: list[int], mode: GenerationMode) -> None:
         deadline=None,
         suppress_health_check=list(HealthCheck),
         derandomize=True,
+        database=None,
     )
     @given(case=op.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
@@ -274,6 +275,7 @@ def test_schemathesis_follows_every_link_statefully(schema_app: SchemaTarget) ->
                 stateful_step_count=6,
                 deadline=None,
                 derandomize=True,
+                database=None,
                 # Responses carry fresh ids, so a replay never draws the same data: no shrinking.
                 phases=[Phase.generate],
                 suppress_health_check=list(HealthCheck),

@@ -30,7 +30,12 @@ _KEY_PARAMETER: dict[str, Any] = {
             "in": "header",
             "required": True,
             "description": "Stable key for this business operation; 1-255 printable ASCII.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "pattern": "^[\\x20-\\x7E]+$",
+            },
             "example": "idem_order_789",
         }
     ]
