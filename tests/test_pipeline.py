@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import subprocess
 from collections.abc import AsyncIterator
@@ -193,6 +194,79 @@ async def test_never_reported_message_expires(
     final = max(receiver.of(message_id), key=lambda e: e["sequence"])
     assert final["eventType"] == "message.failed"
     assert final["data"]["error"]["code"] == "DELIVERY_REPORT_TIMEOUT"
+
+
+async def test_a_message_the_carrier_never_accepts_fails_when_its_validity_ends(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    db: Database,
+    fast: Settings,
+    hooked: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A carrier that keeps answering "busy": the message waits, then fails for good."""
+    from redcloud.providers.base import Rejected
+    from redcloud.providers.sandbox import SandboxCarrier
+
+    async def busy(self: SandboxCarrier, message: object) -> Rejected:
+        return Rejected("BUSY", "try again later", retryable=True)
+
+    monkeypatch.setattr(SandboxCarrier, "submit", busy)
+    p = Pipeline.build(db, fast.model_copy(update={"message_validity_seconds": 1}))
+    async with p.running():
+        message_id = await send_to(api, auth, "+15005550006", "validity")
+        await receiver.wait_for(lambda r: len(r.of(message_id)) == 2, timeout=20)
+    final = max(receiver.of(message_id), key=lambda e: e["sequence"])
+    assert final["eventType"] == "message.failed"
+    assert final["data"]["error"]["code"] == "VALIDITY_EXPIRED"
+    assert "validity" in final["data"]["error"]["message"]
+
+
+async def test_a_submit_that_keeps_failing_fails_its_message_instead_of_parking_it(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    db: Database,
+    fast: Settings,
+    hooked: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An outage or a bug in the carrier's adapter, not an answer: once the worker gives up
+    the job, the message fails with its webhook instead of staying queued forever."""
+    from sqlalchemy import update
+
+    from redcloud.jobs import worker as worker_module
+    from redcloud.jobs.models import Job
+    from redcloud.providers.sandbox import SandboxCarrier
+
+    async def broken(self: SandboxCarrier, message: object) -> None:
+        raise ConnectionResetError("the carrier hung up")
+
+    monkeypatch.setattr(SandboxCarrier, "submit", broken)
+    monkeypatch.setattr(worker_module, "MAX_ATTEMPTS", 3)
+    p = Pipeline.build(db, fast)
+    async with p.running():
+        message_id = await send_to(api, auth, "+15005550006", "give-up")
+        for _ in range(200):  # make each backoff due at once
+            async with db.session(write=True) as session:
+                await session.execute(
+                    update(Job)
+                    .where(Job.status == "pending", Job.kind == "provider.submit")
+                    .values(run_at=dt.datetime.now(dt.UTC))
+                )
+            if len(receiver.of(message_id)) == 2:
+                break
+            await asyncio.sleep(0.05)
+        await receiver.wait_for(lambda r: len(r.of(message_id)) == 2, timeout=20)
+    final = max(receiver.of(message_id), key=lambda e: e["sequence"])
+    assert final["eventType"] == "message.failed"
+    assert final["data"]["error"]["code"] == "SUBMIT_FAILED"
+    async with db.session() as session:
+        parked = await session.scalar(select(Job).where(Job.kind == "provider.submit"))
+    assert parked is not None
+    assert parked.status == "failed"
+    assert parked.attempts == 3
 
 
 async def test_retries_then_terminal_failure_after_exactly_five_attempts_and_redelivery(

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from redcloud import phone
 from redcloud.auth import token_request
 from redcloud.errors import CoreError, OAuthError
 from redcloud.messages import idempotency, recipients
@@ -30,15 +31,15 @@ nanp = st.from_regex(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}", fullmatch=True)
 
 @given(nanp)
 def test_every_nanp_shaped_number_is_accepted_unchanged(number: str) -> None:
-    assert recipients.normalize(number) == number
+    assert phone.normalize(number) == number
 
 
 def test_canonical_example_is_possible_but_not_valid() -> None:
     parsed = phonenumbers.parse("+15551234567")
     assert not phonenumbers.is_valid_number(parsed)
-    assert recipients.normalize("+15551234567") == "+15551234567"
-    rejection = recipients.normalize("+15551234567", strict=True)
-    assert isinstance(rejection, recipients.Rejection)
+    assert phone.normalize("+15551234567") == "+15551234567"
+    rejection = phone.normalize("+15551234567", strict=True)
+    assert isinstance(rejection, phone.Rejection)
 
 
 @given(st.text(max_size=30))
@@ -48,12 +49,12 @@ def test_canonical_example_is_possible_but_not_valid() -> None:
 @example(" +15551234567")
 @example("+1 555 123 4567")
 def test_normalize_never_raises_and_accepts_only_e164(raw: str) -> None:
-    outcome = recipients.normalize(raw)
+    outcome = phone.normalize(raw)
     if isinstance(outcome, str):
-        assert recipients.E164.match(outcome)
-        assert recipients.E164.match(raw)
+        assert phone.E164.match(outcome)
+        assert phone.E164.match(raw)
     else:
-        assert outcome.code == recipients.INVALID_RECIPIENT
+        assert outcome.code == phone.INVALID_RECIPIENT
         assert outcome.to == raw
 
 
@@ -196,7 +197,7 @@ def test_other_domains_are_not_documentation(host: str) -> None:
 
 @pytest.mark.parametrize("raw", ["+15551234567\n", "+15551234567\r\n", " +15551234567"])
 def test_e164_with_anything_around_it_is_refused(raw: str) -> None:
-    assert isinstance(recipients.normalize(raw), recipients.Rejection)
+    assert isinstance(phone.normalize(raw), phone.Rejection)
 
 
 @pytest.mark.parametrize("digits", ["\u0665\u0665\u0665", "\uff15\uff15\uff15"])
@@ -205,6 +206,6 @@ def test_non_ascii_digits_are_not_digits(digits: str) -> None:
 
     from redcloud.numbers.schemas import SearchRequest
 
-    assert isinstance(recipients.normalize(f"+1512{digits}1234"), recipients.Rejection)
+    assert isinstance(phone.normalize(f"+1512{digits}1234"), phone.Rejection)
     with pytest.raises(ValidationError):
         SearchRequest(npa=digits)

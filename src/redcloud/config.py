@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     sandbox_submit_latency: float = Field(
         default=0.02, ge=0, description="Seconds the sandbox carrier takes to accept a submit."
     )
+    message_validity_seconds: int = Field(
+        default=36_000,
+        ge=1,
+        description="A message the carrier has not accepted by then fails (VALIDITY_EXPIRED).",
+    )
     delivery_report_timeout_seconds: int = Field(
         default=14_400, ge=1, description="A sent message with no report by then fails."
     )

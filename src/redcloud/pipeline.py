@@ -13,10 +13,11 @@ from redcloud.auth.security import SecretBox
 from redcloud.config import Settings
 from redcloud.db import Database
 from redcloud.jobs.claim import ClaimedJob
-from redcloud.jobs.queue import PROVIDER_SUBMIT, SANDBOX_REPORT, WEBHOOK_DELIVER
+from redcloud.jobs.kinds import DELIVER_WEBHOOK, SANDBOX_REPORT, SUBMIT
 from redcloud.jobs.worker import Handler, Worker
 from redcloud.maintenance import purge_once
-from redcloud.messages import lifecycle, tasks
+from redcloud.messages import lifecycle
+from redcloud.providers import tasks
 from redcloud.providers.sandbox import SandboxCarrier
 from redcloud.webhooks.delivery import WebhookSender
 from redcloud.webhooks.tasks import Delivery
@@ -56,9 +57,9 @@ class Pipeline:
             await tasks.submit(self.db, self.carrier, job)
 
         return {
-            PROVIDER_SUBMIT: submit,
-            WEBHOOK_DELIVER: delivery.deliver,
-            SANDBOX_REPORT: self.carrier.report,
+            SUBMIT.name: submit,
+            DELIVER_WEBHOOK.name: delivery.deliver,
+            SANDBOX_REPORT.name: self.carrier.report,
         }
 
     def worker(self, name: str | None = None) -> Worker:
@@ -69,20 +70,26 @@ class Pipeline:
             poll_seconds=self.settings.worker_poll_seconds,
             lease_seconds=self.settings.worker_lease_seconds,
             name=name,
+            give_up={SUBMIT.name: tasks.give_up},
         )
 
     async def housekeeping(self, stop: asyncio.Event) -> None:
-        """Expire unreported messages often, purge expired keys and tokens hourly."""
+        """Fail messages past their validity or their report's timeout often; purge expired
+        keys, tokens and rate-limit windows hourly."""
         timeout = self.settings.delivery_report_timeout_seconds
-        sweep = max(0.5, min(30.0, timeout / 4))
+        validity = self.settings.message_validity_seconds
+        sweep = max(0.5, min(30.0, timeout / 4, validity / 4))
         next_purge = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
                 async with self.db.transaction(write=True) as conn:
                     expired = await lifecycle.expire_unreported(conn, timeout)
+                    stale = await lifecycle.expire_unsubmitted(conn, validity)
                 if expired:
                     log.info("failed messages with no delivery report", count=expired)
+                if stale:
+                    log.info("failed messages past their validity", count=stale)
                 if loop.time() >= next_purge:
                     await purge_once(self.db)
                     next_purge = loop.time() + self.settings.purge_interval_seconds

@@ -12,8 +12,8 @@ from aiohttp import web
 from redcloud.auth.provisioning import ProvisioningError
 from redcloud.auth.security import SecretBox
 from redcloud.cli.common import err, fail, settings
+from redcloud.cli.listener import Listener, Redirect, point_here, restore
 from redcloud.db import Database
-from redcloud.webhooks.listener import Listener, Redirect, point_here, restore
 
 
 def listen(

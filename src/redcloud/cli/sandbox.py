@@ -7,7 +7,7 @@ import typer
 from redcloud.cli.common import JsonOption, emit, emit_one, fail, run_in_session
 from redcloud.messages import lifecycle
 from redcloud.messages.models import Message
-from redcloud.messages.recipients import Rejection, normalize
+from redcloud.phone import Rejection, normalize
 from redcloud.providers.routes import captured_json
 from redcloud.providers.sandbox import captured
 

@@ -13,10 +13,6 @@ from redcloud.jobs.models import PENDING, Job
 
 _INSERT = insert(table(Job))
 
-PROVIDER_SUBMIT = "provider.submit"
-WEBHOOK_DELIVER = "webhook.deliver"
-SANDBOX_REPORT = "sandbox.report"
-
 
 def enqueue(
     session: AsyncSession, kind: str, payload: dict[str, Any], *, run_at: dt.datetime | None = None

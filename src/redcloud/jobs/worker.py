@@ -26,6 +26,9 @@ log = structlog.get_logger("redcloud.worker")
 MAX_ATTEMPTS = 10
 RECORD_TRIES = 5  # attempts to write a job's outcome before leaving it to its lease
 Handler = Callable[[ClaimedJob], Awaitable[None]]
+# Runs in the transaction that parks a job for good, so the job's subject reaches its own
+# end state (a message fails) exactly when the job stops being tried.
+GiveUp = Callable[[AsyncConnection, ClaimedJob, str], Awaitable[None]]
 
 
 class RetryLater(Exception):
@@ -51,9 +54,11 @@ class Worker:
         poll_seconds: float = 1.0,
         lease_seconds: float = 60.0,
         name: str | None = None,
+        give_up: Mapping[str, GiveUp] | None = None,
     ) -> None:
         self.db = db
         self.handlers = dict(handlers)
+        self.give_up = dict(give_up or {})
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
@@ -174,9 +179,14 @@ class Worker:
     async def _settle(
         self, job: ClaimedJob, delay: float, error: str, *, give_up: bool = False
     ) -> None:
-        await self._record(
-            lambda conn: q.reschedule(conn, job.id, self.name, delay, error, give_up=give_up)
-        )
+        hook = self.give_up.get(job.kind) if give_up else None
+
+        async def write(conn: AsyncConnection) -> None:
+            await q.reschedule(conn, job.id, self.name, delay, error, give_up=give_up)
+            if hook is not None:
+                await hook(conn, job, error)
+
+        await self._record(write)
 
     async def _record(self, write: Callable[[AsyncConnection], Awaitable[None]]) -> None:
         """Write a job's outcome, retrying a busy or briefly unreachable database: a lost

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from redcloud import ids
 from redcloud.db import table, utcnow
-from redcloud.jobs.queue import WEBHOOK_DELIVER, enqueue, enqueue_many
+from redcloud.jobs.kinds import DELIVER_WEBHOOK, DeliverWebhook
+from redcloud.jobs.queue import enqueue, enqueue_many
 from redcloud.messages.events import now_ms, outbound_event_row
 from redcloud.messages.models import (
     DELIVERED,
@@ -36,6 +37,8 @@ NEXT: dict[str, frozenset[str]] = {
     SENT: frozenset({DELIVERED, FAILED}),
 }
 REPORT_TIMEOUT = "DELIVERY_REPORT_TIMEOUT"
+VALIDITY_EXPIRED = "VALIDITY_EXPIRED"
+SUBMIT_FAILED = "SUBMIT_FAILED"
 
 
 _messages, _events = table(Message), table(MessageEvent)
@@ -125,7 +128,7 @@ async def advance(
         },
     )
     await conn.execute(_INSERT_EVENTS, events)
-    await enqueue_many(conn, [(WEBHOOK_DELIVER, {"eventId": e["id"]}) for e in events])
+    await enqueue_many(conn, [DELIVER_WEBHOOK.job(DeliverWebhook(e["id"])) for e in events])
     return applied
 
 
@@ -156,20 +159,41 @@ async def delivery_report(
 
 async def expire_unreported(conn: AsyncConnection, timeout_seconds: int, limit: int = 500) -> int:
     """Fail sent messages whose delivery report never came."""
-    cutoff = utcnow() - dt.timedelta(seconds=timeout_seconds)
+    error = {
+        "code": REPORT_TIMEOUT,
+        "message": f"No delivery report from the carrier within {timeout_seconds} seconds",
+    }
+    return await _fail_stale(conn, SENT, timeout_seconds, error, limit)
+
+
+async def expire_unsubmitted(conn: AsyncConnection, validity_seconds: int, limit: int = 500) -> int:
+    """Fail queued messages the carrier has not accepted within their validity (a queued
+    message is never updated, so its updated_at is its acceptance time)."""
+    error = {
+        "code": VALIDITY_EXPIRED,
+        "message": f"Not accepted by the carrier within the message's validity of "
+        f"{validity_seconds} seconds",
+    }
+    return await _fail_stale(conn, QUEUED, validity_seconds, error, limit)
+
+
+async def _fail_stale(
+    conn: AsyncConnection, status: str, seconds: int, error: dict[str, str], limit: int
+) -> int:
+    cutoff = utcnow() - dt.timedelta(seconds=seconds)
     query = (
         select(_messages.c.id)
-        .where(_messages.c.status == SENT, _messages.c.updated_at < cutoff)
+        .where(
+            _messages.c.status == status,
+            _messages.c.direction == "outbound",
+            _messages.c.updated_at < cutoff,
+        )
         .order_by(_messages.c.updated_at)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids_ = list((await conn.scalars(query)).all())
-    error = {
-        "code": REPORT_TIMEOUT,
-        "message": f"No delivery report from the carrier within {timeout_seconds} seconds",
-    }
     for message_id in ids_:
         await advance(conn, message_id, FAILED, error=error)
     return len(ids_)
@@ -241,5 +265,5 @@ async def receive_inbound(
         },
     )
     session.add(event)
-    enqueue(session, WEBHOOK_DELIVER, {"eventId": event.id})
+    enqueue(session, *DELIVER_WEBHOOK.job(DeliverWebhook(event.id)))
     return message

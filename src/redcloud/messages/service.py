@@ -15,12 +15,14 @@ from redcloud.auth.service import AuthenticatedClient
 from redcloud.config import Settings
 from redcloud.db import table, utcnow
 from redcloud.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from redcloud.jobs.queue import PROVIDER_SUBMIT, WEBHOOK_DELIVER, enqueue_many
+from redcloud.jobs.kinds import DELIVER_WEBHOOK, SUBMIT, DeliverWebhook, Submit
+from redcloud.jobs.queue import enqueue_many
 from redcloud.messages import idempotency, recipients
 from redcloud.messages.events import now_ms, outbound_event_row
 from redcloud.messages.models import QUEUED, Message, MessageEvent
 from redcloud.messages.schemas import MAX_MEDIA_BYTES, SendRequest
 from redcloud.numbers.models import ACTIVE, RELEASED, Number
+from redcloud.phone import Rejection
 from redcloud.urls import WebhookUrlError, check_webhook_url
 
 ACCEPTED = 202
@@ -63,7 +65,7 @@ class PreparedSend:
     request: SendRequest
     fingerprint: str
     accepted: list[str]
-    rejected: list[recipients.Rejection]
+    rejected: list[Rejection]
     retention: dt.timedelta
 
 
@@ -150,8 +152,8 @@ async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
             occurred_at_ms=occurred,
         )
         events.append(event)
-        jobs.append((WEBHOOK_DELIVER, {"eventId": event["id"]}))
-        jobs.append((PROVIDER_SUBMIT, {"messageId": message_id}))
+        jobs.append(DELIVER_WEBHOOK.job(DeliverWebhook(event["id"])))
+        jobs.append(SUBMIT.job(Submit(message_id)))
         results.append({"to": to, "messageId": message_id, "status": "QUEUED"})
 
     body = {"results": results, "errors": [r.as_json() for r in send.rejected]}

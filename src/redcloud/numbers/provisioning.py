@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcloud import ids
 from redcloud.auth.provisioning import ProvisioningError, get_client
-from redcloud.messages.recipients import Rejection, normalize
 from redcloud.numbers.models import ACTIVE, RELEASED, STATUSES, Number
 from redcloud.numbers.schemas import CAMPAIGN_PATTERN
+from redcloud.phone import Rejection, normalize
 
 
 async def assign(

@@ -12,8 +12,8 @@ from redcloud.deps import CurrentClient, ReadSession, WriteSession
 from redcloud.errors import Forbidden, InvalidRequest, NotFound
 from redcloud.inputs import E164_PATTERN, Text, present
 from redcloud.messages import lifecycle
-from redcloud.messages.recipients import Rejection, normalize
 from redcloud.numbers.models import Number
+from redcloud.phone import Rejection, normalize
 from redcloud.providers.sandbox import captured
 from redcloud.schemas import core_errors
 

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from redcloud.db import Database, table, utcnow
 from redcloud.jobs.claim import ClaimedJob
-from redcloud.jobs.queue import SANDBOX_REPORT, enqueue_many
+from redcloud.jobs.kinds import SANDBOX_REPORT, SandboxReport
+from redcloud.jobs.queue import enqueue_many
 from redcloud.messages import lifecycle
 from redcloud.messages.models import DELIVERED, FAILED, Message
 from redcloud.providers.base import Accepted, OutboundMessage, Rejected, SubmitResult
@@ -70,13 +71,14 @@ class SandboxCarrier:
         else:
             result = Accepted("sbx_" + secrets.token_hex(10))
             if message.to != NEVER_REPORTED:
-                report = {"providerRef": result.provider_ref, "messageId": message.message_id}
-                if message.to == FAIL_AFTER_SENT:
-                    report.update(status=FAILED, code=UNREACHABLE[0], message=UNREACHABLE[1])
-                else:
-                    report.update(status=DELIVERED)
+                ids = (message.message_id, result.provider_ref)
+                report = (
+                    SandboxReport(*ids, FAILED, *UNREACHABLE)
+                    if message.to == FAIL_AFTER_SENT
+                    else SandboxReport(*ids, DELIVERED)
+                )
                 due = utcnow() + dt.timedelta(seconds=self.delivery_delay)
-                await enqueue_many(conn, [(SANDBOX_REPORT, report)], run_at=due)
+                await enqueue_many(conn, [SANDBOX_REPORT.job(report)], run_at=due)
         row = {
             "message_id": message.message_id,
             "attempt": attempt,
@@ -94,16 +96,16 @@ class SandboxCarrier:
 
     async def report(self, job: ClaimedJob) -> None:
         """The carrier's delivery-report callback, arriving through the lifecycle entry point."""
-        payload = job.payload
+        report = SANDBOX_REPORT.payload_of(job)
         error = None
-        if payload["status"] == FAILED:
-            error = {"code": payload["code"], "message": payload["message"]}
+        if report.status == FAILED:
+            error = {"code": report.code or "", "message": report.message or ""}
         async with self.db.transaction(write=True) as conn:
             await lifecycle.delivery_report(
                 conn,
-                message_id=payload["messageId"],
-                provider_ref=payload["providerRef"],
-                status=payload["status"],
+                message_id=report.message_id,
+                provider_ref=report.provider_ref,
+                status=report.status,
                 error=error,
             )
 

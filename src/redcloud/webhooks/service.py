@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcloud.jobs.queue import WEBHOOK_DELIVER, enqueue
+from redcloud.jobs.kinds import DELIVER_WEBHOOK, DeliverWebhook
+from redcloud.jobs.queue import enqueue
 from redcloud.messages.models import PENDING, WEBHOOK_FAILED, MessageEvent
 from redcloud.webhooks.models import WebhookAttempt
 
@@ -22,7 +23,7 @@ async def redeliver(session: AsyncSession, event_id: str) -> MessageEvent:
     if event is None:
         raise WebhookError(f"No event {event_id!r}; `redcloud messages show ID` lists a message's.")
     event.delivery_status = PENDING
-    enqueue(session, WEBHOOK_DELIVER, {"eventId": event.id, "base": event.delivery_attempts})
+    enqueue(session, *DELIVER_WEBHOOK.job(DeliverWebhook(event.id, event.delivery_attempts)))
     await session.flush()
     return event
 

@@ -14,6 +14,7 @@ from redcloud.auth.models import ApiClient
 from redcloud.auth.security import SecretBox
 from redcloud.db import Database, table, utcnow
 from redcloud.jobs.claim import ClaimedJob
+from redcloud.jobs.kinds import DELIVER_WEBHOOK
 from redcloud.jobs.worker import RetryLater
 from redcloud.messages.models import (
     NO_DESTINATION,
@@ -72,8 +73,8 @@ class Delivery:
     retry_delays: list[float]
 
     async def deliver(self, job: ClaimedJob) -> None:
-        event_id = job.payload["eventId"]
-        base = int(job.payload.get("base", 0))
+        payload = DELIVER_WEBHOOK.payload_of(job)
+        event_id, base = payload.event_id, payload.base
         async with self.db.lone_read() as conn:
             event = (await conn.execute(_CONTEXT, {"event_id": event_id})).first()
         if event is None or event.delivery_status != PENDING:

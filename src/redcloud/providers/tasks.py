@@ -1,18 +1,21 @@
-"""provider.submit: hand a queued message to the carrier, outside any transaction."""
+"""provider.submit: hand a queued message to its carrier, outside any transaction; and the
+give-up path that fails a message whose submit cannot succeed."""
 
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from redcloud.db import Database, table
 from redcloud.jobs.claim import ClaimedJob
+from redcloud.jobs.kinds import SUBMIT
 from redcloud.jobs.worker import RetryLater
 from redcloud.messages import lifecycle
 from redcloud.messages.models import FAILED, QUEUED, SENT, Message
 from redcloud.providers.base import Accepted, OutboundMessage, Provider, Rejected
 
 # Delays after a retryable carrier error; a failure past the last one is terminal.
-SUBMIT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0)
+SUBMIT_RETRY_DELAYS = SUBMIT.retry_delays or ()
 
 
 _messages = table(Message)
@@ -27,8 +30,20 @@ _OUTBOUND = select(
 ).where(_messages.c.id == bindparam("id"))
 
 
+async def give_up(conn: AsyncConnection, job: ClaimedJob, error: str) -> None:
+    """The submit job failed for good (an outage or a bug, not a carrier's answer): its
+    message fails with SUBMIT_FAILED and gets its message.failed webhook, instead of staying
+    queued. A message that moved on meanwhile is left as it is."""
+    message_id = SUBMIT.payload_of(job).message_id
+    failure = {
+        "code": lifecycle.SUBMIT_FAILED,
+        "message": f"The message could not be handed to the carrier after {job.attempts} attempts",
+    }
+    await lifecycle.advance(conn, message_id, FAILED, error=failure)
+
+
 async def submit(db: Database, provider: Provider, job: ClaimedJob) -> None:
-    message_id = job.payload["messageId"]
+    message_id = SUBMIT.payload_of(job).message_id
     async with db.lone_read() as conn:
         message = (await conn.execute(_OUTBOUND, {"id": message_id})).first()
     if message is None or message.status != QUEUED:
