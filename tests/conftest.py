@@ -7,6 +7,7 @@ reached, the run fails: it never silently skips PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -17,9 +18,11 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from redcloud.app import create_app
 from redcloud.auth.security import SecretBox
+from redcloud.cli.main import app as cli_app
 from redcloud.config import Settings
 from redcloud.db import Database
 from redcloud.migrate import upgrade
@@ -221,3 +224,34 @@ async def receiver() -> AsyncIterator[Receiver]:
     await r.start()
     yield r
     await r.stop()
+
+
+@pytest.fixture
+def cli(db: Database, database_url: str, data_dir: Path) -> Any:
+    runner = CliRunner()
+    env = {"REDCLOUD_DATABASE_URL": database_url, "REDCLOUD_DATA_DIR": str(data_dir)}
+
+    async def invoke(*args: str, ok: bool = True) -> Any:
+        # The CLI runs its own event loop (asyncio.run), so it gets a thread of its own.
+        result = await asyncio.to_thread(runner.invoke, cli_app, list(args), env=env)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+async def hooked(
+    api: httpx.AsyncClient, demo: None, receiver: Receiver, auth: dict[str, str]
+) -> None:
+    """The demo number's webhooks point at the local receiver."""
+    response = await api.patch(
+        "/api/core/numbers/num_abc123",
+        headers=auth,
+        json={
+            "webhookDeliveryOverride": receiver.url("/delivery"),
+            "webhookInboundOverride": receiver.url("/inbound"),
+        },
+    )
+    assert response.status_code == 200

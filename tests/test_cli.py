@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from typer.testing import CliRunner
 
 from redcloud.auth.models import ApiClient
 from redcloud.auth.security import SecretBox
-from redcloud.cli.main import app
 from redcloud.db import Database
-
-
-@pytest.fixture
-def cli(db: Database, database_url: str, data_dir: Path) -> Any:
-    runner = CliRunner()
-    env = {"REDCLOUD_DATABASE_URL": database_url, "REDCLOUD_DATA_DIR": str(data_dir)}
-
-    async def invoke(*args: str, ok: bool = True) -> Any:
-        # The CLI runs its own event loop (asyncio.run), so it gets a thread of its own.
-        result = await asyncio.to_thread(runner.invoke, app, list(args), env=env)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
 
 
 def as_json(result: Any) -> Any:

@@ -39,22 +39,6 @@ def fast(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def hooked(
-    api: httpx.AsyncClient, demo: None, receiver: Receiver, auth: dict[str, str]
-) -> None:
-    """The demo number's webhooks point at the local receiver."""
-    response = await api.patch(
-        "/api/core/numbers/num_abc123",
-        headers=auth,
-        json={
-            "webhookDeliveryOverride": receiver.url("/delivery"),
-            "webhookInboundOverride": receiver.url("/inbound"),
-        },
-    )
-    assert response.status_code == 200
-
-
-@pytest.fixture
 async def pipeline(db: Database, fast: Settings, hooked: None) -> AsyncIterator[Pipeline]:
     p = Pipeline.build(db, fast)
     async with p.running():

@@ -47,7 +47,6 @@ class Settings(BaseSettings):
     purge_interval_seconds: int = Field(default=3600, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
-    provider: str = Field(default="sandbox", pattern="^sandbox$", description="Carrier adapter.")
     sandbox_delivery_delay: float = Field(
         default=1.0, ge=0, description="Seconds from submit to the sandbox's delivery report."
     )

@@ -5,7 +5,7 @@ from redcloud.db import Base
 from redcloud.jobs.models import Job
 from redcloud.messages.models import IdempotencyRecord, Message, MessageEvent, UnroutedInbound
 from redcloud.numbers.models import InventoryBlock, InventoryZipCode, Number
-from redcloud.providers.models import SandboxSubmission
+from redcloud.providers.models import Connector, SandboxSubmission
 from redcloud.ratelimit import RateCounter
 from redcloud.webhooks.models import WebhookAttempt
 
@@ -14,6 +14,7 @@ __all__ = [
     "Account",
     "ApiClient",
     "Base",
+    "Connector",
     "IdempotencyRecord",
     "InventoryBlock",
     "InventoryZipCode",

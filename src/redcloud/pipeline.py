@@ -18,6 +18,7 @@ from redcloud.jobs.worker import Handler, Worker
 from redcloud.maintenance import purge_once
 from redcloud.messages import lifecycle
 from redcloud.providers import tasks
+from redcloud.providers.registry import Registry
 from redcloud.providers.sandbox import SandboxCarrier
 from redcloud.webhooks.delivery import WebhookSender
 from redcloud.webhooks.tasks import Delivery
@@ -30,6 +31,7 @@ class Pipeline:
     db: Database
     settings: Settings
     carrier: SandboxCarrier
+    registry: Registry
     sender: WebhookSender
 
     @classmethod
@@ -43,7 +45,8 @@ class Pipeline:
             timeout_seconds=settings.webhook_timeout_seconds,
             allow_private=settings.webhooks_allow_private,
         )
-        return cls(db, settings, carrier, sender)
+        registry = Registry(db, {"sandbox": lambda _connector: carrier})
+        return cls(db, settings, carrier, registry, sender)
 
     def handlers(self) -> dict[str, Handler]:
         delivery = Delivery(
@@ -54,7 +57,7 @@ class Pipeline:
         )
 
         async def submit(job: ClaimedJob) -> None:
-            await tasks.submit(self.db, self.carrier, job)
+            await tasks.submit(self.db, self.registry, job)
 
         return {
             SUBMIT.name: submit,
@@ -103,6 +106,7 @@ class Pipeline:
         """Run a worker and the housekeeping loop until the block exits."""
         stop = asyncio.Event()
         worker = self.worker()
+        await self.registry.start()
         tasks_ = [
             asyncio.create_task(worker.run(stop)),
             asyncio.create_task(self.housekeeping(stop)),
@@ -112,4 +116,5 @@ class Pipeline:
         finally:
             stop.set()
             await asyncio.gather(*tasks_, return_exceptions=True)
+            await self.registry.stop()
             await self.sender.close()

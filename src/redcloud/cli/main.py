@@ -13,7 +13,16 @@ from sqlalchemy import func, select
 
 from redcloud import __version__
 from redcloud.auth.security import SecretBox
-from redcloud.cli import accounts, clients, listen, messages, numbers, sandbox, webhooks
+from redcloud.cli import (
+    accounts,
+    clients,
+    connectors,
+    listen,
+    messages,
+    numbers,
+    sandbox,
+    webhooks,
+)
 from redcloud.cli.common import emit_one, out, settings
 from redcloud.config import Settings
 from redcloud.db import Database
@@ -29,6 +38,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(clients.app, name="clients")
 app.add_typer(numbers.app, name="numbers")
+app.add_typer(connectors.app, name="connectors")
 app.add_typer(demo_app, name="demo")
 app.add_typer(messages.app, name="messages")
 app.add_typer(webhooks.app, name="webhooks")

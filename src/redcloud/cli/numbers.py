@@ -27,6 +27,7 @@ def row(number: Number) -> dict[str, Any]:
         "mms": number.mms_enabled,
         "inboundOverride": number.webhook_inbound_override,
         "deliveryOverride": number.webhook_delivery_override,
+        "connector": number.connector,
     }
 
 
@@ -120,6 +121,21 @@ def set_campaign(
 def set_status(number_id: str, status: str, as_json: bool = JsonOption) -> None:
     """Mark an assigned number ACTIVE or INACTIVE."""
     number = run_in_session(lambda s: provisioning.set_status(s, number_id, status))
+    emit_one(row(number), as_json)
+
+
+@app.command("set-connector")
+def set_connector(
+    number_id: str,
+    name: str | None = typer.Argument(None, help="The connector; omit with --clear."),
+    clear: bool = typer.Option(False, "--clear", help="Use the default connector again."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Send the number's messages through connector NAME (running workers follow within
+    seconds); --clear returns it to the default connector."""
+    if (name is None) == (not clear):
+        fail("Give a connector name, or --clear.")
+    number = run_in_session(lambda s: provisioning.set_connector(s, number_id, name))
     emit_one(row(number), as_json)
 
 

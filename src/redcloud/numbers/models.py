@@ -27,6 +27,8 @@ class Number(Base):
     mms_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     webhook_inbound_override: Mapped[str | None] = mapped_column(String(2048))
     webhook_delivery_override: Mapped[str | None] = mapped_column(String(2048))
+    # The connector that carries its messages; None: the default connector.
+    connector: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -12,6 +12,7 @@ from redcloud.auth.provisioning import ProvisioningError, get_client
 from redcloud.numbers.models import ACTIVE, RELEASED, STATUSES, Number
 from redcloud.numbers.schemas import CAMPAIGN_PATTERN
 from redcloud.phone import Rejection, normalize
+from redcloud.providers.connectors import get_connector
 
 
 async def assign(
@@ -69,6 +70,16 @@ async def set_campaign(session: AsyncSession, number_id: str, campaign: str | No
     return number
 
 
+async def set_connector(session: AsyncSession, number_id: str, name: str | None) -> Number:
+    """Route the number's outbound messages through connector `name` (None: the default)."""
+    number = await get_number(session, number_id)
+    if name is not None:
+        await get_connector(session, name)
+    number.connector = name
+    await session.flush()
+    return number
+
+
 async def set_status(session: AsyncSession, number_id: str, status: str) -> Number:
     number = await get_number(session, number_id)
     value = status.upper()
@@ -89,6 +100,7 @@ async def release(session: AsyncSession, number_id: str) -> Number:
     number.campaign_reg_id = None
     number.webhook_inbound_override = None
     number.webhook_delivery_override = None
+    number.connector = None
     await session.flush()
     return number
 

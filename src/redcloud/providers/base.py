@@ -41,6 +41,17 @@ SubmitResult = Accepted | Rejected
 
 
 class Provider(Protocol):
+    """A carrier adapter. Adapters that hold connections open them in `start` and close
+    them in `stop`; the registry calls both as connectors come and go."""
+
     name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def health(self) -> dict[str, object]:
+        """Live state for operators: up or down, counters, the last error."""
+        ...
 
     async def submit(self, message: OutboundMessage) -> SubmitResult: ...

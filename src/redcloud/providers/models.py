@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcloud.db import Base, UTCDateTime, utcnow
@@ -31,3 +31,24 @@ class SandboxSubmission(Base):
         Index("ix_sandbox_submissions_message", "message_id"),
         Index("ix_sandbox_submissions_to", "to_e164"),
     )
+
+
+ENABLED = "enabled"
+DISABLED = "disabled"
+CONNECTOR_STATUSES = (ENABLED, DISABLED)
+SANDBOX = "sandbox"  # the built-in connector's name and kind
+
+
+class Connector(Base):
+    """A configured carrier link. Connectors are data: workers pick up changes without a
+    restart (redcloud.providers.registry). `settings` holds the kind's own options."""
+
+    __tablename__ = "connectors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=ENABLED)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -51,6 +51,15 @@ class SandboxCarrier:
         self.delivery_delay = delivery_delay
         self.submit_latency = submit_latency
 
+    async def start(self) -> None:
+        """Nothing to connect: the sandbox lives in the database."""
+
+    async def stop(self) -> None:
+        """Nothing to close."""
+
+    def health(self) -> dict[str, object]:
+        return {"state": "up", "kind": "sandbox"}
+
     async def submit(self, message: OutboundMessage) -> SubmitResult:
         if self.submit_latency:
             await asyncio.sleep(self.submit_latency)

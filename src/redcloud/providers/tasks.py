@@ -12,16 +12,20 @@ from redcloud.jobs.kinds import SUBMIT
 from redcloud.jobs.worker import RetryLater
 from redcloud.messages import lifecycle
 from redcloud.messages.models import FAILED, QUEUED, SENT, Message
-from redcloud.providers.base import Accepted, OutboundMessage, Provider, Rejected
+from redcloud.providers.base import Accepted, OutboundMessage, Rejected
+from redcloud.providers.registry import Registry, Unavailable
 
 # Delays after a retryable carrier error; a failure past the last one is terminal.
 SUBMIT_RETRY_DELAYS = SUBMIT.retry_delays or ()
+# How often a message whose connector is unavailable looks again.
+UNAVAILABLE_RETRY_SECONDS = 2.0
 
 
 _messages = table(Message)
 _OUTBOUND = select(
     _messages.c.id,
     _messages.c.status,
+    _messages.c.number_id,
     _messages.c.send_from,
     _messages.c.to,
     _messages.c.message_type,
@@ -42,7 +46,7 @@ async def give_up(conn: AsyncConnection, job: ClaimedJob, error: str) -> None:
     await lifecycle.advance(conn, message_id, FAILED, error=failure)
 
 
-async def submit(db: Database, provider: Provider, job: ClaimedJob) -> None:
+async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
     message_id = SUBMIT.payload_of(job).message_id
     async with db.lone_read() as conn:
         message = (await conn.execute(_OUTBOUND, {"id": message_id})).first()
@@ -56,6 +60,12 @@ async def submit(db: Database, provider: Provider, job: ClaimedJob) -> None:
         text=message.text,
         media=message.media,
     )
+    try:
+        provider = await registry.provider_for(message.number_id)
+    except Unavailable as exc:
+        # Held, not refused: it goes out once the connector is back, or fails when its
+        # validity ends (lifecycle.expire_unsubmitted).
+        raise RetryLater(UNAVAILABLE_RETRY_SECONDS, str(exc)) from exc
     result = await provider.submit(outbound)  # no transaction is open during network I/O
     retryable = isinstance(result, Rejected) and result.retryable
     if retryable and job.attempts <= len(SUBMIT_RETRY_DELAYS):

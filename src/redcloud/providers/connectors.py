@@ -1,0 +1,89 @@
+"""Operator actions on connectors (the CLI and, later, the console use them).
+
+The sandbox is the built-in connector `sandbox`: it always exists, may be disabled or made
+not the default, and cannot be removed. Kinds with a link to a carrier (SMPP) add rows of
+their own.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redcloud.auth.provisioning import ProvisioningError
+from redcloud.numbers.models import Number
+from redcloud.providers.models import CONNECTOR_STATUSES, SANDBOX, Connector
+
+
+async def ensure_builtin(session: AsyncSession) -> None:
+    """The built-in sandbox row, created if missing (the default if nothing else is)."""
+    if await session.get(Connector, SANDBOX) is None:
+        has_default = await session.scalar(
+            select(func.count()).select_from(Connector).where(Connector.is_default.is_(True))
+        )
+        session.add(Connector(name=SANDBOX, kind=SANDBOX, is_default=not has_default, settings={}))
+        await session.flush()
+
+
+async def list_connectors(session: AsyncSession) -> list[Connector]:
+    await ensure_builtin(session)
+    return list((await session.scalars(select(Connector).order_by(Connector.name))).all())
+
+
+async def get_connector(session: AsyncSession, name: str) -> Connector:
+    await ensure_builtin(session)
+    connector = await session.get(Connector, name)
+    if connector is None:
+        raise ProvisioningError(
+            f"No connector {name!r}. List connectors with `redcloud connectors list`."
+        )
+    return connector
+
+
+async def numbers_using(session: AsyncSession, name: str) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(Number).where(Number.connector == name)
+    )
+    return int(count or 0)
+
+
+async def set_status(session: AsyncSession, name: str, status: str) -> Connector:
+    """Enable or disable a connector. Messages for a disabled one wait in the queue (until
+    their validity ends), they are not refused."""
+    connector = await get_connector(session, name)
+    if status not in CONNECTOR_STATUSES:
+        raise ProvisioningError(f"Status must be one of {', '.join(CONNECTOR_STATUSES)}.")
+    connector.status = status
+    await session.flush()
+    return connector
+
+
+async def set_default(session: AsyncSession, name: str) -> Connector:
+    """Carry the messages of numbers without a connector of their own."""
+    connector = await get_connector(session, name)
+    await session.execute(update(Connector).values(is_default=False))
+    connector.is_default = True
+    await session.flush()
+    return connector
+
+
+async def remove(session: AsyncSession, name: str) -> None:
+    connector = await get_connector(session, name)
+    if connector.kind == SANDBOX and connector.name == SANDBOX:
+        raise ProvisioningError(
+            "The built-in sandbox cannot be removed; disable it with "
+            "`redcloud connectors set-status sandbox disabled`."
+        )
+    if connector.is_default:
+        raise ProvisioningError(
+            f"{name} is the default connector; make another the default first "
+            "(`redcloud connectors set-default NAME`)."
+        )
+    using = await numbers_using(session, name)
+    if using:
+        raise ProvisioningError(
+            f"{using} number(s) send through {name}; move them first "
+            "(`redcloud numbers set-connector NUMBER_ID NAME`)."
+        )
+    await session.delete(connector)
+    await session.flush()

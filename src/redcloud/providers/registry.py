@@ -1,0 +1,139 @@
+"""The registry: which adapter carries a message, from the connectors in the database.
+
+Connectors are read afresh at most every `refresh_seconds`, so an operator's change (a
+connector disabled, another made the default, a number moved) takes effect in every running
+worker within seconds and without a restart. Adapters that hold connections are started
+when their connector appears or is enabled, and stopped when it is disabled or removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import bindparam, select
+
+from redcloud.db import Database, table
+from redcloud.numbers.models import Number
+from redcloud.providers.base import Provider
+from redcloud.providers.models import ENABLED, SANDBOX, Connector
+
+log = structlog.get_logger("redcloud.registry")
+REFRESH_SECONDS = 2.0
+Factory = Callable[[Connector], Provider]
+
+_connectors, _numbers = table(Connector), table(Number)
+_ALL = select(_connectors)
+_NUMBER_CONNECTOR = select(_numbers.c.connector).where(_numbers.c.id == bindparam("id"))
+
+
+class Unavailable(Exception):
+    """No adapter can carry the message now (its connector is disabled, removed or of a
+    kind this worker cannot run); the submit waits and tries again."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    name: str
+    kind: str
+    enabled: bool
+    is_default: bool
+    settings: dict[str, object]
+
+
+class Registry:
+    def __init__(
+        self, db: Database, factories: dict[str, Factory], refresh_seconds: float = REFRESH_SECONDS
+    ) -> None:
+        self.db = db
+        self.factories = factories
+        self.refresh_seconds = refresh_seconds
+        self._entries: dict[str, _Entry] = {}
+        self._adapters: dict[str, Provider] = {}
+        self._loaded_at = float("-inf")
+
+    async def start(self) -> None:
+        await self.refresh()
+
+    async def stop(self) -> None:
+        for name in list(self._adapters):
+            await self._stop(name)
+
+    async def provider_for(self, number_id: str | None) -> Provider:
+        """The running adapter for the number's connector, or the default's."""
+        if time.monotonic() - self._loaded_at >= self.refresh_seconds:
+            await self.refresh()
+        name = None
+        if number_id is not None:
+            async with self.db.lone_read() as conn:
+                name = (await conn.execute(_NUMBER_CONNECTOR, {"id": number_id})).scalar()
+        if name is None:
+            name = next((e.name for e in self._entries.values() if e.is_default), None)
+            if name is None:
+                raise Unavailable("no default connector is set")
+        entry = self._entries.get(name)
+        if entry is None:
+            raise Unavailable(f"connector {name} does not exist")
+        if not entry.enabled:
+            raise Unavailable(f"connector {name} is disabled")
+        adapter = self._adapters.get(name)
+        if adapter is None:
+            raise Unavailable(f"connector {name} ({entry.kind}) cannot run in this worker")
+        return adapter
+
+    def health(self) -> dict[str, dict[str, object]]:
+        return {name: adapter.health() for name, adapter in self._adapters.items()}
+
+    async def refresh(self) -> None:
+        """Read the connectors; start adapters that should run, stop those that should not."""
+        async with self.db.lone_read() as conn:
+            rows = (await conn.execute(_ALL)).all()
+        entries = {
+            row.name: _Entry(
+                row.name, row.kind, row.status == ENABLED, bool(row.is_default), row.settings
+            )
+            for row in rows
+        }
+        if SANDBOX not in entries:  # built in: present even before an operator touches it
+            no_default = not any(e.is_default for e in entries.values())
+            entries[SANDBOX] = _Entry(SANDBOX, SANDBOX, True, no_default, {})
+        for name in list(self._adapters):
+            now = entries.get(name)
+            before = self._entries.get(name)
+            changed = (
+                before is not None
+                and now is not None
+                and ((now.kind, now.settings) != (before.kind, before.settings))
+            )
+            if now is None or not now.enabled or changed:
+                await self._stop(name)
+        for name, entry in entries.items():
+            if entry.enabled and name not in self._adapters:
+                factory = self.factories.get(entry.kind)
+                if factory is None:
+                    continue  # a kind this version cannot run: its messages wait
+                adapter = factory(_as_connector(entry))
+                await adapter.start()
+                self._adapters[name] = adapter
+                log.info("connector started", connector=name, kind=entry.kind)
+        self._entries = entries
+        self._loaded_at = time.monotonic()
+
+    async def _stop(self, name: str) -> None:
+        adapter = self._adapters.pop(name)
+        try:
+            await adapter.stop()
+        finally:
+            log.info("connector stopped", connector=name)
+
+
+def _as_connector(entry: _Entry) -> Connector:
+    return Connector(
+        name=entry.name,
+        kind=entry.kind,
+        status=ENABLED,
+        is_default=entry.is_default,
+        settings=dict(entry.settings),
+    )
