@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redcloud import segments
 from redcloud.errors import InvalidRequest, NotFound
 from redcloud.messages.models import Message, MessageEvent
 from redcloud.webhooks.models import WebhookAttempt
@@ -62,8 +63,17 @@ async def detail(session: AsyncSession, client_id: str | None, message_id: str) 
         **summary(message),
         "text": message.text,
         "media": message.media,
+        **_segments(message),
         "events": [_event(e, last_attempts.get(e.id)) for e in events],
     }
+
+
+def _segments(message: Message) -> dict[str, Any]:
+    """How the text travels as SMS (an MMS travels whole: one segment, no SMS encoding)."""
+    if message.message_type != "SMS" or message.text is None:
+        return {"encoding": None, "segments": 1}
+    plan = segments.split(message.text)
+    return {"encoding": plan.encoding, "segments": plan.segments}
 
 
 def _event(event: MessageEvent, last: WebhookAttempt | None) -> dict[str, Any]:

@@ -161,6 +161,14 @@ class MessageSummary(BaseModel):
 class MessageDetail(MessageSummary):
     text: str | None
     media: list[dict[str, Any]] | None
+    encoding: Literal["GSM-7", "UCS-2"] | None = Field(
+        description="How an SMS's text travels: GSM-7 (GSM 03.38) or UCS-2; null for MMS."
+    )
+    segments: int = Field(
+        description="SMS parts the text takes (160/153 GSM-7 septets, 70/67 UCS-2 units); "
+        "1 for MMS.",
+        examples=[1],
+    )
     events: list[EventSummary]
 
 
