@@ -10,10 +10,11 @@ export REDCLOUD_TEST_POSTGRES_URL
 
 SDK := sdk/python
 
-$(STAMP): pyproject.toml $(SDK)/pyproject.toml
+$(STAMP): pyproject.toml $(SDK)/pyproject.toml tests/smsc/package-lock.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]' -e $(SDK)
+	cd tests/smsc && npm ci --silent --no-audit --no-fund
 	touch $(STAMP)
 
 ## demo: run the platform at http://127.0.0.1:8080 on SQLite with the demo data set
