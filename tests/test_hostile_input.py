@@ -140,7 +140,9 @@ async def test_json_nested_ten_thousand_deep_is_a_clear_400(
     api: httpx.AsyncClient, demo: None, auth: dict[str, str], path: str
 ) -> None:
     deep = b"[" * 10_000 + b"]" * 10_000
-    headers = {**auth, "Idempotency-Key": "deep", "Content-Type": "application/json"}
+    headers = {"Idempotency-Key": "deep", "Content-Type": "application/json"}
+    if path != "/api/auth/token":  # a bearer there would be refused before the body is read
+        headers.update(auth)
     response = await api.post(path, content=deep, headers=headers)
     assert response.status_code == 400, response.text
     if path == "/api/auth/token":
