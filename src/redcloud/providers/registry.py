@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from redcloud.db import Database, table
-from redcloud.numbers.models import Number
 from redcloud.providers.base import Provider
 from redcloud.providers.models import ENABLED, SANDBOX, Connector
 
@@ -24,9 +23,7 @@ log = structlog.get_logger("redcloud.registry")
 REFRESH_SECONDS = 2.0
 Factory = Callable[[Connector], Provider]
 
-_connectors, _numbers = table(Connector), table(Number)
-_ALL = select(_connectors)
-_NUMBER_CONNECTOR = select(_numbers.c.connector).where(_numbers.c.id == bindparam("id"))
+_ALL = select(table(Connector))
 
 
 class Unavailable(Exception):
@@ -61,14 +58,10 @@ class Registry:
         for name in list(self._adapters):
             await self._stop(name)
 
-    async def provider_for(self, number_id: str | None) -> Provider:
-        """The running adapter for the number's connector, or the default's."""
+    async def provider_for(self, name: str | None) -> Provider:
+        """The running adapter for connector `name` (a number's own), or the default's."""
         if time.monotonic() - self._loaded_at >= self.refresh_seconds:
             await self.refresh()
-        name = None
-        if number_id is not None:
-            async with self.db.lone_read() as conn:
-                name = (await conn.execute(_NUMBER_CONNECTOR, {"id": number_id})).scalar()
         if name is None:
             name = next((e.name for e in self._entries.values() if e.is_default), None)
             if name is None:

@@ -12,6 +12,7 @@ from redcloud.jobs.kinds import SUBMIT
 from redcloud.jobs.worker import RetryLater
 from redcloud.messages import lifecycle
 from redcloud.messages.models import FAILED, QUEUED, SENT, Message
+from redcloud.numbers.models import Number
 from redcloud.providers.base import Accepted, OutboundMessage, Rejected
 from redcloud.providers.registry import Registry, Unavailable
 
@@ -21,17 +22,22 @@ SUBMIT_RETRY_DELAYS = SUBMIT.retry_delays or ()
 UNAVAILABLE_RETRY_SECONDS = 2.0
 
 
-_messages = table(Message)
-_OUTBOUND = select(
-    _messages.c.id,
-    _messages.c.status,
-    _messages.c.number_id,
-    _messages.c.send_from,
-    _messages.c.to,
-    _messages.c.message_type,
-    _messages.c.text,
-    _messages.c.media,
-).where(_messages.c.id == bindparam("id"))
+_messages, _numbers = table(Message), table(Number)
+# The message and its number's connector in one read.
+_OUTBOUND = (
+    select(
+        _messages.c.id,
+        _messages.c.status,
+        _messages.c.send_from,
+        _messages.c.to,
+        _messages.c.message_type,
+        _messages.c.text,
+        _messages.c.media,
+        _numbers.c.connector,
+    )
+    .outerjoin(_numbers, _numbers.c.id == _messages.c.number_id)
+    .where(_messages.c.id == bindparam("id"))
+)
 
 
 async def give_up(conn: AsyncConnection, job: ClaimedJob, error: str) -> None:
@@ -61,7 +67,7 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
         media=message.media,
     )
     try:
-        provider = await registry.provider_for(message.number_id)
+        provider = await registry.provider_for(message.connector)
     except Unavailable as exc:
         # Held, not refused: it goes out once the connector is back, or fails when its
         # validity ends (lifecycle.expire_unsubmitted).
