@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
 from redcloud.db import Database
 from tests.conftest import AppWith
@@ -65,6 +66,7 @@ def test_the_sqlite_file_and_a_new_data_dir_are_the_owners_alone(tmp_path: Path)
     assert stat.S_IMODE(loose.stat().st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_a_live_server_sends_no_server_banner(live_server: LiveServer) -> None:
     response = httpx.get(f"{live_server.base}/openapi.json")
     assert "server" not in response.headers
