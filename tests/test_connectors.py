@@ -18,6 +18,7 @@ from redcloud.db import Database
 from redcloud.messages.models import Message
 from redcloud.pipeline import Pipeline
 from redcloud.providers.models import Connector, SandboxSubmission
+from redcloud.providers.registry import Registry
 from tests.factories import send, send_body
 from tests.receiver import Receiver
 from tests.test_cli import as_json
@@ -101,3 +102,30 @@ async def test_a_disabled_connector_holds_its_messages_until_enabled_without_a_r
         assert carried == 0
         await cli("connectors", "set-status", "carrier-a", "enabled")
         await wait_for_status(db, message_id, "delivered", timeout=10)
+
+
+async def test_concurrent_lookups_start_each_adapter_once(db: Database) -> None:
+    """64 submits finding the snapshot stale at once: one refresh, one adapter."""
+    started: list[str] = []
+
+    class Counting:
+        name = "counting"
+
+        async def start(self) -> None:
+            await asyncio.sleep(0.01)  # an adapter that connects takes a while
+            started.append(self.name)
+
+        async def stop(self) -> None:
+            pass
+
+        def health(self) -> dict[str, object]:
+            return {"state": "up"}
+
+        async def submit(self, message: object) -> object:
+            raise AssertionError("not used here")
+
+    registry = Registry(db, {"sandbox": lambda _config: Counting()})  # type: ignore[arg-type,return-value]
+    adapters = await asyncio.gather(*(registry.provider_for(None) for _ in range(64)))
+    assert started == ["counting"]
+    assert len({id(a) for a in adapters}) == 1
+    await registry.stop()

@@ -8,6 +8,7 @@ when their connector appears or is enabled, and stopped when it is disabled or r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from redcloud.providers.models import ENABLED, SANDBOX, Connector
 
 log = structlog.get_logger("redcloud.registry")
 REFRESH_SECONDS = 2.0
-Factory = Callable[[Connector], Provider]
+Factory = Callable[["ConnectorConfig"], Provider]
 
 _ALL = select(table(Connector))
 
@@ -32,7 +33,9 @@ class Unavailable(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class ConnectorConfig:
+    """A connector as read from the database: what a factory builds an adapter from."""
+
     name: str
     kind: str
     enabled: bool
@@ -47,9 +50,12 @@ class Registry:
         self.db = db
         self.factories = factories
         self.refresh_seconds = refresh_seconds
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, ConnectorConfig] = {}
         self._adapters: dict[str, Provider] = {}
         self._loaded_at = float("-inf")
+        # Many submits find the snapshot stale at once: one of them refreshes it, so no
+        # adapter is started twice.
+        self._refreshing = asyncio.Lock()
 
     async def start(self) -> None:
         await self.refresh()
@@ -60,8 +66,10 @@ class Registry:
 
     async def provider_for(self, name: str | None) -> Provider:
         """The running adapter for connector `name` (a number's own), or the default's."""
-        if time.monotonic() - self._loaded_at >= self.refresh_seconds:
-            await self.refresh()
+        if self._stale():
+            async with self._refreshing:
+                if self._stale():
+                    await self.refresh()
         if name is None:
             name = next((e.name for e in self._entries.values() if e.is_default), None)
             if name is None:
@@ -76,22 +84,22 @@ class Registry:
             raise Unavailable(f"connector {name} ({entry.kind}) cannot run in this worker")
         return adapter
 
-    def health(self) -> dict[str, dict[str, object]]:
-        return {name: adapter.health() for name, adapter in self._adapters.items()}
+    def _stale(self) -> bool:
+        return time.monotonic() - self._loaded_at >= self.refresh_seconds
 
     async def refresh(self) -> None:
         """Read the connectors; start adapters that should run, stop those that should not."""
         async with self.db.lone_read() as conn:
             rows = (await conn.execute(_ALL)).all()
         entries = {
-            row.name: _Entry(
+            row.name: ConnectorConfig(
                 row.name, row.kind, row.status == ENABLED, bool(row.is_default), row.settings
             )
             for row in rows
         }
         if SANDBOX not in entries:  # built in: present even before an operator touches it
             no_default = not any(e.is_default for e in entries.values())
-            entries[SANDBOX] = _Entry(SANDBOX, SANDBOX, True, no_default, {})
+            entries[SANDBOX] = ConnectorConfig(SANDBOX, SANDBOX, True, no_default, {})
         for name in list(self._adapters):
             now = entries.get(name)
             before = self._entries.get(name)
@@ -107,7 +115,7 @@ class Registry:
                 factory = self.factories.get(entry.kind)
                 if factory is None:
                     continue  # a kind this version cannot run: its messages wait
-                adapter = factory(_as_connector(entry))
+                adapter = factory(entry)
                 await adapter.start()
                 self._adapters[name] = adapter
                 log.info("connector started", connector=name, kind=entry.kind)
@@ -120,13 +128,3 @@ class Registry:
             await adapter.stop()
         finally:
             log.info("connector stopped", connector=name)
-
-
-def _as_connector(entry: _Entry) -> Connector:
-    return Connector(
-        name=entry.name,
-        kind=entry.kind,
-        status=ENABLED,
-        is_default=entry.is_default,
-        settings=dict(entry.settings),
-    )
