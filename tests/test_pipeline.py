@@ -52,6 +52,11 @@ async def send_to(api: httpx.AsyncClient, auth: dict[str, str], to: str, key: st
     return message_id
 
 
+def last_event(receiver: Receiver, message_id: str) -> dict[str, Any]:
+    """The message's event with the highest sequence the receiver got."""
+    return max(receiver.of(message_id), key=lambda e: e["sequence"])
+
+
 def types_of(receiver: Receiver, message_id: str) -> list[tuple[str, int]]:
     return sorted((e["eventType"], e["sequence"]) for e in receiver.of(message_id))
 
@@ -148,7 +153,7 @@ async def test_sandbox_scenarios(
     message_id = await send_to(api, auth, to, f"scenario-{to}")
     await receiver.wait_for(lambda r: len(r.of(message_id)) == len(expected), timeout=20)
     assert types_of(receiver, message_id) == expected
-    final = max(receiver.of(message_id), key=lambda e: e["sequence"])
+    final = last_event(receiver, message_id)
     if error_code:
         assert final["data"]["status"] == "failed"
         assert final["data"]["error"]["code"] == error_code
@@ -175,7 +180,7 @@ async def test_never_reported_message_expires(
     async with p.running():
         message_id = await send_to(api, auth, "+15005550004", "silent")
         await receiver.wait_for(lambda r: len(r.of(message_id)) == 3, timeout=20)
-    final = max(receiver.of(message_id), key=lambda e: e["sequence"])
+    final = last_event(receiver, message_id)
     assert final["eventType"] == "message.failed"
     assert final["data"]["error"]["code"] == "DELIVERY_REPORT_TIMEOUT"
 
@@ -201,7 +206,7 @@ async def test_a_message_the_carrier_never_accepts_fails_when_its_validity_ends(
     async with p.running():
         message_id = await send_to(api, auth, "+15005550006", "validity")
         await receiver.wait_for(lambda r: len(r.of(message_id)) == 2, timeout=20)
-    final = max(receiver.of(message_id), key=lambda e: e["sequence"])
+    final = last_event(receiver, message_id)
     assert final["eventType"] == "message.failed"
     assert final["data"]["error"]["code"] == "VALIDITY_EXPIRED"
     assert "validity" in final["data"]["error"]["message"]
@@ -243,7 +248,7 @@ async def test_a_submit_that_keeps_failing_fails_its_message_instead_of_parking_
                 break
             await asyncio.sleep(0.05)
         await receiver.wait_for(lambda r: len(r.of(message_id)) == 2, timeout=20)
-    final = max(receiver.of(message_id), key=lambda e: e["sequence"])
+    final = last_event(receiver, message_id)
     assert final["eventType"] == "message.failed"
     assert final["data"]["error"]["code"] == "SUBMIT_FAILED"
     async with db.session() as session:
