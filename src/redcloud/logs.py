@@ -48,7 +48,7 @@ def redact_text(text: str) -> str:
 
 def _redact_value(key: str, value: Any) -> Any:
     if isinstance(value, str):
-        if key != "event" and _SECRET_KEYS.search(key) and not key.endswith("_count"):
+        if key != "event" and _SECRET_KEYS.search(key):
             return REDACTED
         return redact_text(value)
     if isinstance(value, dict):
