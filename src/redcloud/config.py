@@ -58,6 +58,16 @@ class Settings(BaseSettings):
         ge=1,
         description="A message the carrier has not accepted by then fails (VALIDITY_EXPIRED).",
     )
+    smpp_lease_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        description="An SMPP bind slot's lease: a dead worker's sessions move after this long.",
+    )
+    smpp_reassembly_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Inbound parts still incomplete after this long are delivered as they are.",
+    )
     delivery_report_timeout_seconds: int = Field(
         default=14_400, ge=1, description="A sent message with no report by then fails."
     )

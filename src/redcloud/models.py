@@ -6,6 +6,7 @@ from redcloud.jobs.models import Job
 from redcloud.messages.models import IdempotencyRecord, Message, MessageEvent, UnroutedInbound
 from redcloud.numbers.models import InventoryBlock, InventoryZipCode, Number
 from redcloud.providers.models import Connector, SandboxSubmission
+from redcloud.providers.smpp.models import SmppBind, SmppInboundPart, SmppMember, SmppPart
 from redcloud.ratelimit import RateCounter
 from redcloud.webhooks.models import WebhookAttempt
 
@@ -24,6 +25,10 @@ __all__ = [
     "Number",
     "RateCounter",
     "SandboxSubmission",
+    "SmppBind",
+    "SmppInboundPart",
+    "SmppMember",
+    "SmppPart",
     "UnroutedInbound",
     "WebhookAttempt",
 ]

@@ -8,22 +8,28 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from redcloud.auth.security import SecretBox
 from redcloud.config import Settings
-from redcloud.db import Database
+from redcloud.db import Database, table
 from redcloud.jobs.claim import ClaimedJob
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, SANDBOX_REPORT, SUBMIT
 from redcloud.jobs.worker import Handler, Worker
 from redcloud.maintenance import purge_once
 from redcloud.messages import lifecycle
 from redcloud.providers import tasks
-from redcloud.providers.registry import Registry
+from redcloud.providers.models import Connector
+from redcloud.providers.registry import ConnectorConfig, Registry
 from redcloud.providers.sandbox import SandboxCarrier
+from redcloud.providers.smpp.connector import SmppConnector
+from redcloud.providers.smpp.options import SmppOptions
 from redcloud.webhooks.delivery import WebhookSender
 from redcloud.webhooks.tasks import Delivery
 
 log = structlog.get_logger("redcloud.pipeline")
+_connectors = table(Connector)
 
 
 @dataclass
@@ -45,7 +51,20 @@ class Pipeline:
             timeout_seconds=settings.webhook_timeout_seconds,
             allow_private=settings.webhooks_allow_private,
         )
-        registry = Registry(db, {"sandbox": lambda _connector: carrier})
+        box = SecretBox.from_settings(settings.secret_key, settings.data_dir)
+
+        def smpp(connector: ConnectorConfig) -> SmppConnector:
+            return SmppConnector(
+                db,
+                connector.name,
+                SmppOptions.from_settings(connector.settings),
+                box,
+                lease_seconds=settings.smpp_lease_seconds,
+                default_validity_seconds=settings.message_validity_seconds,
+                reassembly_seconds=settings.smpp_reassembly_seconds,
+            )
+
+        registry = Registry(db, {"sandbox": lambda _connector: carrier, "smpp": smpp})
         return cls(db, settings, carrier, registry, sender)
 
     def handlers(self) -> dict[str, Handler]:
@@ -87,8 +106,11 @@ class Pipeline:
         while not stop.is_set():
             try:
                 async with self.db.transaction(write=True) as conn:
+                    own, default = await _validities(conn)
                     expired = await lifecycle.expire_unreported(conn, timeout)
-                    stale = await lifecycle.expire_unsubmitted(conn, validity)
+                    stale = await lifecycle.expire_unsubmitted(
+                        conn, validity, own=own, default_connector=default
+                    )
                 if expired:
                     log.info("failed messages with no delivery report", count=expired)
                 if stale:
@@ -118,3 +140,19 @@ class Pipeline:
             await asyncio.gather(*tasks_, return_exceptions=True)
             await self.registry.stop()
             await self.sender.close()
+
+
+_CONNECTORS = select(_connectors.c.name, _connectors.c.is_default, _connectors.c.settings)
+
+
+async def _validities(conn: AsyncConnection) -> tuple[dict[str, int], str | None]:
+    """Connectors with a validity of their own, and the default connector's name."""
+    own: dict[str, int] = {}
+    default = None
+    for row in (await conn.execute(_CONNECTORS)).all():
+        seconds = (row.settings or {}).get("validity_seconds")
+        if seconds:
+            own[row.name] = int(seconds)
+        if row.is_default:
+            default = row.name
+    return own, default

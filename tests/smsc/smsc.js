@@ -5,14 +5,46 @@
 const smpp = require('smpp');
 const readline = require('readline');
 
+// Receipts: `receipts` turns them on; `receiptIdFormat` writes the id as in the response
+// ('same') or as the hex response id's decimal value, zero-padded to 10 digits ('dec');
+// `receiptTlv` adds receipted_message_id; `receiptBeforeResp` sends the receipt before the
+// submit_sm_resp; `statFor` / `rejectFor` give a destination its receipt stat or a refusal.
 const config = Object.assign(
   {port: 0, systemId: 'redcloud', password: 'secret', respondDelayMs: 0,
-   throttleFirst: 0, queueFullFirst: 0, idFormat: 'hex'},
+   throttleFirst: 0, queueFullFirst: 0, idFormat: 'hex', quiet: false,
+   receipts: false, receiptDelayMs: 20, receiptIdFormat: 'same', receiptTlv: false,
+   receiptBeforeResp: false, statFor: {}, rejectFor: {}},
   JSON.parse(process.argv[2] || '{}'));
 const sessions = new Set();
 let submits = 0;
 let outstanding = 0;
 let maxOutstanding = 0;
+let receiptsSent = 0;
+
+function receiver(preferred) {
+  if (preferred && preferred.kind !== 'bind_transmitter' && sessions.has(preferred)) return preferred;
+  for (const session of sessions) {
+    if (session.kind === 'bind_transceiver' || session.kind === 'bind_receiver') return session;
+  }
+  return null;
+}
+
+function sendReceipt(origin, id, destination) {
+  const session = receiver(origin);
+  if (!session) { emit({event: 'receipt_undeliverable', id}); return; }
+  const stat = config.statFor[destination] || 'DELIVRD';
+  const err = stat === 'DELIVRD' ? '000' : '001';
+  const shown = config.receiptIdFormat === 'dec'
+    ? String(parseInt(id, 16)).padStart(10, '0') : id;
+  const text = `id:${shown} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} ` +
+    `submit date:2611291200 done date:2611291201 stat:${stat} err:${err} text:`;
+  const options = {source_addr: destination, destination_addr: '', esm_class: 4,
+                   short_message: Buffer.from(text, 'latin1')};
+  if (config.receiptTlv) options.receipted_message_id = shown;
+  receiptsSent += 1;
+  session.deliver_sm(options, (resp) =>
+    emit({event: 'receipt_resp', id: shown, stat, status: resp.command_status}));
+}
 
 function emit(event) {
   process.stdout.write(JSON.stringify(event) + '\n');
@@ -34,6 +66,7 @@ const server = smpp.createServer((session) => {
     session.on(kind, (pdu) => {
       const ok = pdu.system_id === config.systemId && pdu.password === config.password;
       emit({event: 'bind', kind, systemId: pdu.system_id, ok});
+      if (ok) session.kind = kind;
       session.send(pdu.response(ok ? {} : {command_status: smpp.ESME_RINVPASWD}));
     });
   }
@@ -45,17 +78,31 @@ const server = smpp.createServer((session) => {
     const message = pdu.short_message;
     const text = Buffer.isBuffer(message) ? null : message.message;
     const raw = Buffer.isBuffer(message) ? message.toString('hex') : null;
-    emit({event: 'submit', sequence: pdu.sequence_number, source: pdu.source_addr,
-          destination: pdu.destination_addr, dataCoding: pdu.data_coding,
-          esmClass: pdu.esm_class, registeredDelivery: pdu.registered_delivery,
-          text, shortMessage: raw, tlvs: tlvs(pdu), outstanding, maxOutstanding});
+    const n = submits;
+    if (!config.quiet) {
+      const payload = pdu.message_payload;
+      emit({event: 'submit', n, sequence: pdu.sequence_number, source: pdu.source_addr,
+            destination: pdu.destination_addr, dataCoding: pdu.data_coding,
+            esmClass: pdu.esm_class, registeredDelivery: pdu.registered_delivery,
+            validity: pdu.validity_period, text, shortMessage: raw,
+            udh: message.udh ? Buffer.concat(message.udh).toString('hex') : null,
+            payload: payload === undefined ? null
+              : (Buffer.isBuffer(payload) ? payload.toString('hex') : payload.message),
+            tlvs: tlvs(pdu), outstanding, maxOutstanding});
+    }
+    let status = 0;
+    if (n <= config.throttleFirst) status = smpp.ESME_RTHROTTLED;
+    else if (n <= config.throttleFirst + config.queueFullFirst) status = smpp.ESME_RMSGQFUL;
+    else if (config.rejectFor[pdu.destination_addr]) status = config.rejectFor[pdu.destination_addr];
+    const id = config.idFormat === 'dec' ? String(1000 + n) : (4096 + n).toString(16);
+    const receipt = !status && config.receipts && pdu.registered_delivery;
+    if (receipt && config.receiptBeforeResp) sendReceipt(session, id, pdu.destination_addr);
     setTimeout(() => {
       outstanding -= 1;
-      let status = 0;
-      if (submits <= config.throttleFirst) status = smpp.ESME_RTHROTTLED;
-      else if (submits <= config.throttleFirst + config.queueFullFirst) status = smpp.ESME_RMSGQFUL;
-      const id = config.idFormat === 'dec' ? String(1000 + submits) : (4096 + submits).toString(16);
       session.send(pdu.response(status ? {command_status: status} : {message_id: id}));
+      if (receipt && !config.receiptBeforeResp) {
+        setTimeout(() => sendReceipt(session, id, pdu.destination_addr), config.receiptDelayMs);
+      }
     }, config.respondDelayMs);
   });
   session.on('enquire_link', (pdu) => {
@@ -74,14 +121,26 @@ const server = smpp.createServer((session) => {
 
 readline.createInterface({input: process.stdin}).on('line', (line) => {
   const command = JSON.parse(line);
+  if (command.cmd === 'stats') {
+    emit({event: 'stats', submits, receipts: receiptsSent, sessions: sessions.size, maxOutstanding});
+    return;
+  }
+  if (command.cmd === 'deliver') {  // an MO, on one session that can receive
+    const session = receiver(null);
+    const options = {
+      source_addr: command.source, destination_addr: command.destination,
+      source_addr_ton: command.sourceTon === undefined ? 1 : command.sourceTon,
+      dest_addr_ton: command.destTon === undefined ? 1 : command.destTon,
+      esm_class: command.esmClass || 0, data_coding: command.dataCoding || 0,
+      short_message: Buffer.from(command.shortMessage, 'hex'),
+    };
+    Object.assign(options, command.tlvs || {});
+    if (!session) { emit({event: 'deliver_undeliverable'}); return; }
+    session.deliver_sm(options, (resp) => emit({event: 'deliver_sm_resp', status: resp.command_status}));
+    return;
+  }
   for (const session of sessions) {
-    if (command.cmd === 'deliver') {
-      session.deliver_sm({
-        source_addr: command.source, destination_addr: command.destination,
-        esm_class: command.esmClass || 0, data_coding: command.dataCoding || 0,
-        short_message: Buffer.from(command.shortMessage, 'hex'),
-      }, (resp) => emit({event: 'deliver_sm_resp', status: resp.command_status}));
-    } else if (command.cmd === 'enquire') {
+    if (command.cmd === 'enquire') {
       session.enquire_link({}, (resp) => emit({event: 'enquire_link_resp', status: resp.command_status}));
     } else if (command.cmd === 'garbage') {
       // a PDU with a command id SMPP 3.4 does not have, sequence 77

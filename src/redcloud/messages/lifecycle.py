@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from redcloud import ids
@@ -41,7 +41,7 @@ VALIDITY_EXPIRED = "VALIDITY_EXPIRED"
 SUBMIT_FAILED = "SUBMIT_FAILED"
 
 
-_messages, _events = table(Message), table(MessageEvent)
+_messages, _events, _numbers = table(Message), table(MessageEvent), table(Number)
 _STATE_COLUMNS = (
     _messages.c.id,
     _messages.c.api_client_id,
@@ -166,19 +166,49 @@ async def expire_unreported(conn: AsyncConnection, timeout_seconds: int, limit: 
     return await _fail_stale(conn, SENT, timeout_seconds, error, limit)
 
 
-async def expire_unsubmitted(conn: AsyncConnection, validity_seconds: int, limit: int = 500) -> int:
+async def expire_unsubmitted(
+    conn: AsyncConnection,
+    validity_seconds: int,
+    limit: int = 500,
+    *,
+    own: dict[str, int] | None = None,
+    default_connector: str | None = None,
+) -> int:
     """Fail queued messages the carrier has not accepted within their validity (a queued
-    message is never updated, so its updated_at is its acceptance time)."""
-    error = {
+    message is never updated, so its updated_at is its acceptance time). A connector with a
+    validity of its own (`own`, by name) applies it to the messages it carries: those of its
+    numbers, and of numbers without a connector when it is the default."""
+    own = own or {}
+    effective = func.coalesce(_numbers.c.connector, literal(default_connector))
+    total = await _fail_stale(
+        conn,
+        QUEUED,
+        validity_seconds,
+        _validity_error(validity_seconds),
+        limit,
+        [effective.not_in(list(own))] if own else [],
+    )
+    for name, seconds in own.items():
+        error = _validity_error(seconds)
+        total += await _fail_stale(conn, QUEUED, seconds, error, limit, [effective == name])
+    return total
+
+
+def _validity_error(seconds: int) -> dict[str, str]:
+    return {
         "code": VALIDITY_EXPIRED,
         "message": f"Not accepted by the carrier within the message's validity of "
-        f"{validity_seconds} seconds",
+        f"{seconds} seconds",
     }
-    return await _fail_stale(conn, QUEUED, validity_seconds, error, limit)
 
 
 async def _fail_stale(
-    conn: AsyncConnection, status: str, seconds: int, error: dict[str, str], limit: int
+    conn: AsyncConnection,
+    status: str,
+    seconds: int,
+    error: dict[str, str],
+    limit: int,
+    where: list[Any] | None = None,
 ) -> int:
     cutoff = utcnow() - dt.timedelta(seconds=seconds)
     query = (
@@ -187,12 +217,17 @@ async def _fail_stale(
             _messages.c.status == status,
             _messages.c.direction == "outbound",
             _messages.c.updated_at < cutoff,
+            *(where or []),
         )
         .order_by(_messages.c.updated_at)
         .limit(limit)
     )
+    if where:
+        query = query.select_from(
+            _messages.outerjoin(_numbers, _numbers.c.id == _messages.c.number_id)
+        )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(of=_messages, skip_locked=True)
     ids_ = list((await conn.scalars(query)).all())
     for message_id in ids_:
         await advance(conn, message_id, FAILED, error=error)

@@ -9,8 +9,14 @@ idempotent submission never sends a message twice when a worker retries.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+Recorder = Callable[[AsyncConnection], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +27,16 @@ class OutboundMessage:
     message_type: str
     text: str | None
     media: list[dict[str, Any]] | None
+    accepted_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
+    """The carrier took the message. `record`, if given, runs in the transaction that marks
+    the message sent (an adapter keeps its own references there, such as part ids)."""
+
     provider_ref: str
+    record: Recorder | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +48,16 @@ class Rejected:
     retryable: bool
 
 
-SubmitResult = Accepted | Rejected
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """The carrier asked us to wait (throttled, queue full) or no link is up: try again
+    after `delay` seconds. Never a failure; the message's validity bounds the waiting."""
+
+    reason: str
+    delay: float
+
+
+SubmitResult = Accepted | Rejected | Deferred
 
 
 class Provider(Protocol):

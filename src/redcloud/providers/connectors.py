@@ -7,12 +7,35 @@ their own.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcloud.auth.provisioning import ProvisioningError
 from redcloud.numbers.models import Number
-from redcloud.providers.models import CONNECTOR_STATUSES, SANDBOX, Connector
+from redcloud.providers.models import CONNECTOR_STATUSES, ENABLED, SANDBOX, SMPP, Connector
+from redcloud.providers.smpp import leases
+from redcloud.providers.smpp.models import SmppPart
+from redcloud.providers.smpp.options import SmppOptions
+
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+# Live counters summed over the workers running a connector.
+SUMMED = (
+    "bound_sessions",
+    "in_flight",
+    "submitted",
+    "acked",
+    "throttled",
+    "failed",
+    "requeued",
+    "timeouts",
+    "reconnects",
+    "receipts",
+    "receipts_unreadable",
+    "inbound",
+)
 
 
 async def ensure_builtin(session: AsyncSession) -> None:
@@ -87,3 +110,50 @@ async def remove(session: AsyncSession, name: str) -> None:
         )
     await session.delete(connector)
     await session.flush()
+
+
+async def add_smpp(session: AsyncSession, name: str, options: SmppOptions) -> Connector:
+    """A new SMPP connector, enabled; running workers bind to it within seconds."""
+    await ensure_builtin(session)
+    if not NAME.fullmatch(name):
+        raise ProvisioningError(
+            "A connector name is 1 to 64 letters, digits, '-' or '_', starting with a letter."
+        )
+    if await session.get(Connector, name) is not None:
+        raise ProvisioningError(
+            f"A connector named {name!r} exists; remove it first or choose another name."
+        )
+    connector = Connector(
+        name=name, kind=SMPP, status=ENABLED, is_default=False, settings=options.to_settings()
+    )
+    session.add(connector)
+    await session.flush()
+    return connector
+
+
+async def live_state(
+    session: AsyncSession, connector: Connector, lease_seconds: float
+) -> dict[str, Any]:
+    """What the workers running an SMPP connector report, summed, with each worker's own."""
+    conn = await session.connection()
+    workers = await leases.live_state(conn, connector.name, lease_seconds)
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(SmppPart)
+        .where(SmppPart.connector == connector.name, SmppPart.message_id.is_(None))
+    )
+    totals: dict[str, Any] = {key: 0 for key in SUMMED}
+    for worker in workers:
+        for key in SUMMED:
+            totals[key] += int(worker.get(key) or 0)
+    errors = sorted(
+        (w for w in workers if w.get("last_error")), key=lambda w: w.get("last_error_at") or ""
+    )
+    return {
+        "workers": len(workers),
+        **totals,
+        "receipts_waiting_or_unmatched": int(waiting or 0),
+        "last_error": errors[-1]["last_error"] if errors else None,
+        "last_error_at": errors[-1]["last_error_at"] if errors else None,
+        "per_worker": workers,
+    }

@@ -37,6 +37,7 @@ ENABLED = "enabled"
 DISABLED = "disabled"
 CONNECTOR_STATUSES = (ENABLED, DISABLED)
 SANDBOX = "sandbox"  # the built-in connector's name and kind
+SMPP = "smpp"
 
 
 class Connector(Base):

@@ -13,7 +13,7 @@ from redcloud.jobs.worker import RetryLater
 from redcloud.messages import lifecycle
 from redcloud.messages.models import FAILED, QUEUED, SENT, Message
 from redcloud.numbers.models import Number
-from redcloud.providers.base import Accepted, OutboundMessage, Rejected
+from redcloud.providers.base import Accepted, Deferred, OutboundMessage, Rejected
 from redcloud.providers.registry import Registry, Unavailable
 
 # Delays after a retryable carrier error; a failure past the last one is terminal.
@@ -33,6 +33,7 @@ _OUTBOUND = (
         _messages.c.message_type,
         _messages.c.text,
         _messages.c.media,
+        _messages.c.created_at,
         _numbers.c.connector,
     )
     .outerjoin(_numbers, _numbers.c.id == _messages.c.number_id)
@@ -65,6 +66,7 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
         message_type=message.message_type,
         text=message.text,
         media=message.media,
+        accepted_at=message.created_at,
     )
     try:
         provider = await registry.provider_for(message.connector)
@@ -73,6 +75,8 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
         # validity ends (lifecycle.expire_unsubmitted).
         raise RetryLater(UNAVAILABLE_RETRY_SECONDS, str(exc)) from exc
     result = await provider.submit(outbound)  # no transaction is open during network I/O
+    if isinstance(result, Deferred):
+        raise RetryLater(result.delay, result.reason)
     retryable = isinstance(result, Rejected) and result.retryable
     if retryable and job.attempts <= len(SUBMIT_RETRY_DELAYS):
         assert isinstance(result, Rejected)
@@ -80,6 +84,8 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
     async with db.transaction(write=True) as conn:
         if isinstance(result, Accepted):
             await lifecycle.advance(conn, message_id, SENT, provider_ref=result.provider_ref)
+            if result.record is not None:
+                await result.record(conn)
         else:
             error = {"code": result.code, "message": result.message}
             await lifecycle.advance(conn, message_id, FAILED, error=error)

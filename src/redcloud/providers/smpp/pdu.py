@@ -57,6 +57,7 @@ class Status(IntEnum):
     RINVESMCLASS = 0x43
     RSUBMITFAIL = 0x45
     RTHROTTLED = 0x58
+    RX_T_APPN = 0x64  # the ESME cannot take the deliver_sm now: try again later
     RINVDCS = 0x104
     RUNKNOWNERR = 0xFF
 

@@ -1,0 +1,340 @@
+"""The SMPP connector: the Provider a worker runs for one `smpp` connector.
+
+- **Sessions.** Every `lease_round` seconds the worker publishes its state and renews the
+  bind slots it holds (redcloud.providers.smpp.leases); it runs one link per slot, so the
+  cluster holds exactly `--binds` sessions. A worker that cannot reach the database for a
+  whole lease closes its links: its slots may have been taken over.
+- **Submits.** Each part waits for a token (`--mps`, in segments, shared among workers by
+  the slots they hold), then goes on the bound session with the fewest outstanding PDUs.
+  ESME_RTHROTTLED and ESME_RMSGQFUL pause sending and retry the part; a dropped connection
+  or an unanswered PDU sends the part again on the next session up. Parts already accepted
+  are not sent again. When no session comes up in time the message is handed back to the
+  queue (`Deferred`), never failed; a permanent status fails it with the status in the
+  error.
+- **Receipts and inbound.** deliver_sm receipts settle their parts and, through them, the
+  message; other deliver_sm become `message.inbound`. A deliver_sm that cannot be stored
+  is answered ESME_RX_T_APPN so the SMSC tries it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from redcloud.auth.security import SecretBox
+from redcloud.db import Database, utcnow
+from redcloud.logs import safe_error
+from redcloud.providers.base import Accepted, Deferred, OutboundMessage, Rejected, SubmitResult
+from redcloud.providers.smpp import inbound, leases, receipts
+from redcloud.providers.smpp.links import Link, LinkStats
+from redcloud.providers.smpp.options import SmppOptions
+from redcloud.providers.smpp.outbound import PartPdu, build
+from redcloud.providers.smpp.pdu import Command, Pdu, Status
+from redcloud.providers.smpp.session import ConnectionLost, ResponseTimeout, Session
+
+log = structlog.get_logger("redcloud.smpp")
+PAUSE_SECONDS = 1.0  # after ESME_RTHROTTLED / ESME_RMSGQFUL
+SESSION_WAIT_SECONDS = 5.0  # a part waits this long for a bound session, then requeues
+PART_DEADLINE_SECONDS = 30.0  # a part keeps retrying a busy carrier this long, then requeues
+REQUEUE_SECONDS = 1.0
+PAUSING = (Status.RTHROTTLED, Status.RMSGQFUL)
+# Statuses that say "not now" rather than "never": the submit job retries on its schedule.
+TRANSIENT = (Status.RSYSERR, Status.RSUBMITFAIL, Status.RUNKNOWNERR)
+
+
+@dataclass
+class Counters:
+    submitted: int = 0
+    acked: int = 0
+    throttled: int = 0
+    failed: int = 0
+    requeued: int = 0
+    timeouts: int = 0
+    receipts: int = 0
+    receipts_unreadable: int = 0
+    inbound: int = 0
+
+
+@dataclass
+class Bucket:
+    """A token bucket without burst: at most `rate` tokens a second; 0 is unlimited."""
+
+    rate: float
+    _next: float = field(default=0.0)
+
+    async def take(self, tokens: int = 1) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + tokens / self.rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def pause(self, seconds: float) -> None:
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
+class SmppConnector:
+    def __init__(
+        self,
+        db: Database,
+        name: str,
+        options: SmppOptions,
+        box: SecretBox,
+        *,
+        lease_seconds: float = 15.0,
+        default_validity_seconds: int = 36000,
+        reassembly_seconds: float = 60.0,
+        holder: str | None = None,
+    ) -> None:
+        self.db, self.name, self.options = db, name, options
+        self._password = box.decrypt(options.password_encrypted.encode())
+        self.lease_seconds = lease_seconds
+        self.lease_round = max(0.2, lease_seconds / 5)
+        self.validity_seconds = options.validity_seconds or default_validity_seconds
+        self.reassembly_seconds = reassembly_seconds
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.counters = Counters()
+        self.link_stats = LinkStats()
+        self.bucket = Bucket(0.0)
+        self._links: dict[int, Link] = {}
+        self._bound = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_round_ok = time.monotonic()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        async with self.db.transaction(write=True) as conn:
+            await leases.ensure_slots(conn, self.name, self.options.binds)
+        self._task = asyncio.create_task(self._lease_loop(), name=f"smpp-leases-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for slot in list(self._links):
+            await self._drop(slot)
+        try:
+            async with self.db.transaction(write=True) as conn:
+                await leases.leave(conn, self.name, self.holder)
+        except Exception as exc:  # the leases run out by themselves
+            log.warning(
+                "could not hand back smpp slots", connector=self.name, error=safe_error(exc)
+            )
+
+    def health(self) -> dict[str, Any]:
+        sessions = [link for link in self._links.values() if link.sender is not None]
+        stats = self.link_stats
+        return {
+            "kind": "smpp",
+            "slots": sorted(self._links),
+            "bound_sessions": len(sessions),
+            "in_flight": sum(link.outstanding for link in sessions),
+            **vars(self.counters),
+            "reconnects": stats.reconnects,
+            "last_error": stats.last_error,
+            "last_error_at": (
+                dt.datetime.fromtimestamp(stats.last_error_at, dt.UTC).isoformat()
+                if stats.last_error_at
+                else None
+            ),
+        }
+
+    async def _lease_loop(self) -> None:
+        while True:
+            try:
+                async with self.db.transaction(write=True) as conn:
+                    held = await leases.round_(
+                        conn,
+                        self.name,
+                        self.holder,
+                        self.options.binds,
+                        self.lease_seconds,
+                        self.health(),
+                    )
+                self._last_round_ok = time.monotonic()
+                await self._follow(held)
+                if self.reassembly_seconds:
+                    async with self.db.session(write=True) as session:
+                        await inbound.expire(session, self.name, self.reassembly_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("smpp lease round failed", connector=self.name, error=safe_error(exc))
+                if time.monotonic() - self._last_round_ok > self.lease_seconds * 0.8:
+                    await self._follow(set())  # the slots may be someone else's by now
+            await asyncio.sleep(self.lease_round * random.uniform(0.8, 1.2))
+
+    async def _follow(self, held: set[int]) -> None:
+        """Run a link for every slot held and none for the others; the bucket's rate is this
+        worker's share of --mps."""
+        for slot in set(self._links) - held:
+            await self._drop(slot)
+        for slot in sorted(held - set(self._links)):
+            link = Link(
+                self.name,
+                slot,
+                self.options,
+                self._password,
+                self._on_deliver,
+                self.link_stats,
+                self._links_changed,
+            )
+            self._links[slot] = link
+            link.start()
+        if self.options.mps:
+            self.bucket.rate = self.options.mps * len(held) / self.options.binds
+        self._links_changed()
+
+    async def _drop(self, slot: int) -> None:
+        link = self._links.pop(slot)
+        await link.stop()
+        self._links_changed()
+
+    def _links_changed(self) -> None:
+        if any(link.sender is not None for link in self._links.values()):
+            self._bound.set()
+        else:
+            self._bound.clear()
+
+    # -- outbound ----------------------------------------------------------------------
+
+    async def submit(self, message: OutboundMessage) -> SubmitResult:
+        if message.media or message.text is None:
+            return Rejected(
+                "SMPP_MMS_UNSUPPORTED",
+                "SMPP carries text only; route MMS through a connector that carries media",
+                retryable=False,
+            )
+        remaining = self.validity_seconds
+        if message.accepted_at is not None:
+            age = (utcnow() - message.accepted_at).total_seconds()
+            remaining = int(self.validity_seconds - age)
+        if remaining <= 0:
+            return Rejected(
+                "VALIDITY_EXPIRED",
+                f"Not accepted by the carrier within its validity of {self.validity_seconds} s",
+                retryable=False,
+            )
+        submission = build(
+            self.options,
+            send_from=message.send_from,
+            to=message.to,
+            text=message.text,
+            reference=random.randrange(1, 0x10000),
+            validity_seconds=remaining,
+        )
+        tokens = submission.segments if len(submission.pdus) == 1 else 1
+        ids: list[str] = []
+        for part in submission.pdus:
+            outcome = await self._submit_part(part, tokens)
+            if not isinstance(outcome, str):
+                return outcome
+            ids.append(outcome)
+        canonical = [
+            receipts.canonical(i, self.options.dlr_id_format, from_receipt=False) for i in ids
+        ]
+
+        async def record(conn: Any) -> None:
+            await receipts.record_parts(conn, self.name, message.message_id, canonical)
+
+        return Accepted(ids[0], record)
+
+    async def _submit_part(self, part: PartPdu, tokens: int) -> str | Rejected | Deferred:
+        """The carrier's id for the part, or why the message cannot go now or at all."""
+        deadline = time.monotonic() + PART_DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            session = await self._session()
+            if session is None:
+                return Deferred(f"connector {self.name} has no bound session", REQUEUE_SECONDS)
+            await self.bucket.take(tokens)
+            self.counters.submitted += 1
+            try:
+                response = await session.request(Command.SUBMIT_SM, part.fields, part.tlvs)
+            except ConnectionLost:
+                self.counters.requeued += 1
+                continue
+            except ResponseTimeout:
+                # Its fate at the carrier is unknown: sending again may duplicate it.
+                self.counters.timeouts += 1
+                continue
+            status = response.status
+            if status == Status.ROK:
+                self.counters.acked += 1
+                return str(response.fields.get("message_id", ""))
+            if status in PAUSING:
+                self.counters.throttled += 1
+                self.bucket.pause(PAUSE_SECONDS)
+                await asyncio.sleep(PAUSE_SECONDS)
+                continue
+            self.counters.failed += 1
+            code, text = _status_name(status)
+            return Rejected(
+                f"SMPP_{code}",
+                f"The carrier refused part {part.number}: {text}",
+                retryable=status in TRANSIENT,
+            )
+        return Deferred(f"connector {self.name}: the carrier kept the part waiting", 5.0)
+
+    async def _session(self) -> Session | None:
+        """The bound session with the fewest outstanding PDUs, waiting a little for one."""
+        for _ in range(2):
+            senders = [link.sender for link in self._links.values() if link.sender is not None]
+            live = [s for s in senders if s.bound and not s.closed.is_set()]
+            if live:
+                return min(live, key=lambda s: s.outstanding)
+            self._bound.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._bound.wait(), SESSION_WAIT_SECONDS)
+        return None
+
+    # -- inbound -----------------------------------------------------------------------
+
+    async def _on_deliver(self, pdu: Pdu) -> int:
+        try:
+            if receipts.is_receipt(pdu):
+                await self._receipt(pdu)
+            else:
+                message = inbound.read(pdu)
+                async with self.db.session(write=True) as session:
+                    await inbound.receive(session, self.name, message)
+                self.counters.inbound += 1
+        except Exception as exc:
+            log.warning("deliver_sm not stored; the SMSC will retry", error=safe_error(exc))
+            return Status.RX_T_APPN
+        return Status.ROK
+
+    async def _receipt(self, pdu: Pdu) -> None:
+        self.counters.receipts += 1
+        receipt = receipts.parse(pdu)
+        if receipt is None:
+            self.counters.receipts_unreadable += 1
+            log.warning("receipt without a message id", connector=self.name)
+            return
+        carrier_id = receipts.canonical(
+            receipt.carrier_id, self.options.dlr_id_format, from_receipt=True
+        )
+        async with self.db.transaction(write=True) as conn:
+            matched = await receipts.apply_receipt(conn, self.name, carrier_id, receipt)
+        if matched is None:
+            log.info("receipt kept until its part is known", connector=self.name, id=carrier_id)
+
+
+def _status_name(status: int) -> tuple[str, str]:
+    try:
+        name = f"ESME_{Status(status).name}"
+    except ValueError:
+        name = f"0x{status:08X}"
+    return name, f"{name} (0x{status:08x})"

@@ -1,0 +1,140 @@
+"""Bind slots shared by every worker: exactly `--binds` sessions per connector in the cluster.
+
+Each worker running a connector is a member (a row it refreshes with its live state). Every
+round it renews its slots' leases and moves toward its fair share, ceil(binds / members):
+it takes free or expired slots while below it and hands back slots while above it. A worker
+that dies stops renewing; its slots expire and the others take them over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from redcloud.db import table, utcnow
+from redcloud.providers.smpp.models import SmppBind, SmppMember
+
+_binds, _members = table(SmppBind), table(SmppMember)
+
+
+def _insert(conn: AsyncConnection, target: Any) -> Any:
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(target)
+
+
+async def ensure_slots(conn: AsyncConnection, connector: str, binds: int) -> None:
+    """Slots 0..binds-1 exist; slots beyond (binds was lowered) are gone."""
+    rows = [{"connector": connector, "slot": slot} for slot in range(binds)]
+    await conn.execute(_insert(conn, _binds).on_conflict_do_nothing(), rows)
+    await conn.execute(
+        delete(_binds).where(_binds.c.connector == connector, _binds.c.slot >= binds)
+    )
+
+
+async def round_(
+    conn: AsyncConnection,
+    connector: str,
+    holder: str,
+    binds: int,
+    lease_seconds: float,
+    state: dict[str, Any],
+) -> set[int]:
+    """One round for this member: publish its state, renew its leases, take or hand back
+    slots toward its share. The slots it holds afterwards."""
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=lease_seconds)
+    member = _insert(conn, _members).values(
+        connector=connector, holder=holder, seen_at=now, state=state
+    )
+    await conn.execute(
+        member.on_conflict_do_update(
+            index_elements=["connector", "holder"],
+            set_={"seen_at": member.excluded.seen_at, "state": member.excluded.state},
+        )
+    )
+    alive = now - dt.timedelta(seconds=lease_seconds)
+    members = await conn.scalar(
+        select(func.count()).where(_members.c.connector == connector, _members.c.seen_at >= alive)
+    )
+    share = math.ceil(binds / max(1, int(members or 1)))
+    mine = _binds.c.connector == connector
+    held = set(
+        (
+            await conn.scalars(
+                update(_binds)
+                .where(mine, _binds.c.holder == holder)
+                .values(expires_at=expires)
+                .returning(_binds.c.slot)
+            )
+        ).all()
+    )
+    if len(held) > share:
+        extra = sorted(held)[share:]
+        await conn.execute(
+            update(_binds)
+            .where(mine, _binds.c.slot.in_(extra), _binds.c.holder == holder)
+            .values(holder=None, expires_at=None)
+        )
+        held -= set(extra)
+    elif len(held) < share:
+        free = or_(_binds.c.holder.is_(None), _binds.c.expires_at < now)
+        candidates = (
+            await conn.scalars(
+                select(_binds.c.slot)
+                .where(mine, free)
+                .order_by(_binds.c.slot)
+                .limit(share - len(held))
+            )
+        ).all()
+        for slot in candidates:
+            # Taken only if still free: another member may have taken it meanwhile.
+            taken = await conn.scalar(
+                update(_binds)
+                .where(mine, _binds.c.slot == slot, free)
+                .values(holder=holder, expires_at=expires)
+                .returning(_binds.c.slot)
+            )
+            if taken is not None:
+                held.add(int(taken))
+    await conn.execute(
+        delete(_members).where(
+            _members.c.connector == connector,
+            _members.c.seen_at < now - dt.timedelta(days=1),
+        )
+    )
+    return held
+
+
+async def leave(conn: AsyncConnection, connector: str, holder: str) -> None:
+    """Hand back every slot and stop being a member (a clean shutdown)."""
+    await conn.execute(
+        update(_binds)
+        .where(_binds.c.connector == connector, _binds.c.holder == holder)
+        .values(holder=None, expires_at=None)
+    )
+    await conn.execute(
+        delete(_members).where(_members.c.connector == connector, _members.c.holder == holder)
+    )
+
+
+_LIVE = select(_members.c.holder, _members.c.seen_at, _members.c.state).where(
+    _members.c.connector == bindparam("connector"), _members.c.seen_at >= bindparam("alive")
+)
+_HELD = select(func.count()).where(
+    _binds.c.connector == bindparam("connector"),
+    and_(_binds.c.holder.is_not(None), _binds.c.expires_at >= bindparam("now")),
+)
+
+
+async def live_state(
+    conn: AsyncConnection, connector: str, lease_seconds: float
+) -> list[dict[str, Any]]:
+    """Every live member's published state, for operators."""
+    alive = utcnow() - dt.timedelta(seconds=lease_seconds)
+    rows = (await conn.execute(_LIVE, {"connector": connector, "alive": alive})).all()
+    return [{"worker": r.holder, "seen_at": r.seen_at.isoformat(), **r.state} for r in rows]
