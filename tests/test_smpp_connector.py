@@ -30,6 +30,7 @@ from redcloud.providers.smpp.options import SmppOptions
 from tests.factories import send, send_body
 from tests.receiver import Receiver
 from tests.smsc.peer import Smsc
+from tests.test_cli import as_json
 from tests.test_pipeline import FAST
 
 pytestmark = pytest.mark.slow
@@ -100,15 +101,19 @@ async def send_text(api: httpx.AsyncClient, auth: dict[str, str], text: str, to:
 
 
 async def final_event(receiver: Receiver, message_id: str, timeout: float = 20) -> dict[str, Any]:
+    """The message's message.delivery or message.failed webhook."""
     await receiver.wait_for(
-        lambda r: any(
-            e["eventType"] == "message.delivery"
-            for e in r.of(message_id)
-            if e["data"]["status"] in ("delivered", "failed")
-        ),
+        lambda r: any(e["data"]["status"] in ("delivered", "failed") for e in r.of(message_id)),
         timeout=timeout,
     )
     return max(receiver.of(message_id), key=lambda e: e["sequence"])
+
+
+def statuses(receiver: Receiver, message_id: str) -> list[str]:
+    """The statuses of the message's webhooks, in sequence order."""
+    return [
+        e["data"]["status"] for e in sorted(receiver.of(message_id), key=lambda e: e["sequence"])
+    ]
 
 
 async def status_of(db: Database, message_id: str) -> Message:
@@ -116,6 +121,17 @@ async def status_of(db: Database, message_id: str) -> Message:
         message = await session.get(Message, message_id)
         assert message is not None
         return message
+
+
+async def published(cli: Any, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """`connectors show --json`'s live state once the workers' published state satisfies
+    `predicate` (they publish it every lease round)."""
+    for _ in range(50):
+        live: dict[str, Any] = as_json(await cli("connectors", "show", LINK, "--json"))["live"]
+        if predicate(live):
+            return live
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the published state never satisfied the check: {live}")
 
 
 # -- outbound: encoding and parts -------------------------------------------------------------
@@ -130,11 +146,9 @@ async def test_a_short_message_goes_as_one_gsm_submit_and_its_receipt_delivers_i
 ) -> None:
     await start_link()
     message_id = await send_text(api, auth, "Hello €uro [ok]", "+15005550006")
-    final = await final_event(receiver, message_id)
-    assert final["data"]["status"] == "delivered"
-    assert [
-        e["data"]["status"] for e in sorted(receiver.of(message_id), key=lambda e: e["sequence"])
-    ] == ["queued", "sent", "delivered"]
+    await receiver.wait_for(lambda r: len(r.of(message_id)) == 3)
+    assert statuses(receiver, message_id) == ["queued", "sent", "delivered"]
+    final = max(receiver.of(message_id), key=lambda e: e["sequence"])
     (submit,) = smsc.of("submit")
     assert submit["source"] == "15551234567"
     assert submit["destination"] == "15005550006"
@@ -207,3 +221,156 @@ async def test_payload_mode_sends_one_pdu_with_message_payload(
     (submit,) = smsc.of("submit")
     assert submit["text"] == ""
     assert submit["payload"] == LONG_GSM
+
+
+# -- receipts -------------------------------------------------------------------------------
+
+
+@pytest.mark.smsc(receiptIdFormat="dec")
+async def test_decimal_receipts_for_hex_ids_match_with_hex_to_dec(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    smsc: Smsc,
+    start_link: StartLink,
+) -> None:
+    await start_link(dlr_id_format="hex-to-dec")
+    message_id = await send_text(api, auth, "hex in the response", "+15005550006")
+    assert (await final_event(receiver, message_id))["data"]["status"] == "delivered"
+    (receipt,) = smsc.of("receipt_resp")
+    assert receipt["id"] == "0000004097"  # 0x1001, zero-padded, as some carriers write it
+    assert receipt["status"] == 0
+
+
+@pytest.mark.smsc(receiptIdFormat="dec")
+async def test_a_receipt_whose_id_matches_no_part_is_kept_and_counted(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    smsc: Smsc,
+    start_link: StartLink,
+    db: Database,
+    cli: Any,
+) -> None:
+    await start_link()  # dlr-id-format same: "0000004097" is not "1001", and is not guessed
+    message_id = await send_text(api, auth, "never matched", "+15005550006")
+    await smsc.wait_for(lambda e: e["event"] == "receipt_resp")
+    assert smsc.of("receipt_resp")[0]["status"] == 0  # answered all the same
+    assert (await status_of(db, message_id)).status == "sent"
+    async with db.session() as session:
+        waiting = (
+            await session.scalars(select(SmppPart).where(SmppPart.message_id.is_(None)))
+        ).all()
+    assert [(p.carrier_id, p.stat) for p in waiting] == [("0000004097", "DELIVRD")]
+    shown = as_json(await cli("connectors", "show", LINK, "--json"))
+    assert shown["live"]["receipts_waiting_or_unmatched"] == 1
+
+
+@pytest.mark.smsc(receiptBeforeResp=True, respondDelayMs=300, receiptTlv=True)
+async def test_a_receipt_that_overtakes_its_response_is_still_matched(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    smsc: Smsc,
+    start_link: StartLink,
+) -> None:
+    await start_link()
+    message_id = await send_text(api, auth, "receipt first", "+15005550006")
+    await receiver.wait_for(lambda r: len(r.of(message_id)) == 3)
+    assert statuses(receiver, message_id) == ["queued", "sent", "delivered"]
+    receipt = smsc.of("receipt_resp")[0]
+    submit_at = smsc.events.index(smsc.of("submit")[0])
+    assert smsc.events.index(receipt) > submit_at
+
+
+@pytest.mark.smsc(statFor={"15005550002": "UNDELIV"})
+async def test_an_undelivered_receipt_fails_the_message_with_the_carrier_error(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    start_link: StartLink,
+) -> None:
+    await start_link()
+    message_id = await send_text(api, auth, "to a dead phone", "+15005550002")
+    final = await final_event(receiver, message_id)
+    assert final["data"]["status"] == "failed"
+    assert final["data"]["error"] == {
+        "code": "SMPP_UNDELIV",
+        "message": "The carrier reported UNDELIV (err:001)",
+    }
+
+
+@pytest.mark.smsc(statForSubmit={"2": "EXPIRED"})
+async def test_a_long_message_fails_when_any_part_fails(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    start_link: StartLink,
+) -> None:
+    await start_link()
+    message_id = await send_text(api, auth, "z" * 200, "+15005550006")
+    final = await final_event(receiver, message_id)
+    assert final["data"]["status"] == "failed"
+    assert final["data"]["error"]["code"] == "SMPP_EXPIRED"
+    assert final["data"]["error"]["message"].endswith("for part 2 of 2")
+
+
+# -- the carrier's answers ------------------------------------------------------------------
+
+
+@pytest.mark.smsc(throttleFirst=3, queueFullFirst=2)
+async def test_throttled_and_queue_full_answers_pause_and_retry_never_fail(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    smsc: Smsc,
+    start_link: StartLink,
+    cli: Any,
+) -> None:
+    await start_link()
+    ids = [await send_text(api, auth, f"busy {n}", "+15005550006") for n in range(3)]
+    for message_id in ids:
+        assert (await final_event(receiver, message_id))["data"]["status"] == "delivered"
+    assert len(smsc.of("submit")) == 3 + 5  # five refusals, each tried again
+    live = await published(cli, lambda live: live["throttled"] == 5)
+    assert live["bound_sessions"] == 1 and live["failed"] == 0
+
+
+@pytest.mark.smsc(rejectFor={"15005550009": 11})
+async def test_a_permanent_refusal_fails_the_message_with_the_smpp_status(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    smsc: Smsc,
+    start_link: StartLink,
+) -> None:
+    await start_link()
+    message_id = await send_text(api, auth, "nowhere", "+15005550009")
+    final = await final_event(receiver, message_id)
+    assert final["data"]["status"] == "failed"
+    assert final["data"]["error"] == {
+        "code": "SMPP_ESME_RINVDSTADR",
+        "message": "The carrier refused part 1: ESME_RINVDSTADR (0x0000000b)",
+    }
+    assert len(smsc.of("submit")) == 1  # not retried
+
+
+@pytest.mark.smsc(respondDelayMs=400)
+async def test_a_dropped_connection_requeues_every_unacknowledged_submit(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    smsc: Smsc,
+    start_link: StartLink,
+) -> None:
+    await start_link(window=8)
+    ids = [await send_text(api, auth, f"in flight {n}", "+15005550006") for n in range(12)]
+    await smsc.wait_for(lambda e: e["event"] == "submit" and e["outstanding"] >= 8)
+    await smsc.command(cmd="drop")
+    for message_id in ids:
+        assert (await final_event(receiver, message_id, timeout=30))["data"][
+            "status"
+        ] == "delivered"
+    binds = [e for e in smsc.of("bind") if e["ok"]]
+    assert len(binds) == 2  # bound again after the drop
+    texts = [s["text"] for s in smsc.of("submit")]
+    assert set(texts) == {f"in flight {n}" for n in range(12)}

@@ -8,12 +8,13 @@ const readline = require('readline');
 // Receipts: `receipts` turns them on; `receiptIdFormat` writes the id as in the response
 // ('same') or as the hex response id's decimal value, zero-padded to 10 digits ('dec');
 // `receiptTlv` adds receipted_message_id; `receiptBeforeResp` sends the receipt before the
-// submit_sm_resp; `statFor` / `rejectFor` give a destination its receipt stat or a refusal.
+// submit_sm_resp; `statFor` / `rejectFor` give a destination its receipt stat or a refusal,
+// `statForSubmit` the nth submit_sm its receipt stat.
 const config = Object.assign(
   {port: 0, systemId: 'redcloud', password: 'secret', respondDelayMs: 0,
    throttleFirst: 0, queueFullFirst: 0, idFormat: 'hex', quiet: false,
    receipts: false, receiptDelayMs: 20, receiptIdFormat: 'same', receiptTlv: false,
-   receiptBeforeResp: false, statFor: {}, rejectFor: {}},
+   receiptBeforeResp: false, statFor: {}, statForSubmit: {}, rejectFor: {}},
   JSON.parse(process.argv[2] || '{}'));
 const sessions = new Set();
 let submits = 0;
@@ -29,10 +30,10 @@ function receiver(preferred) {
   return null;
 }
 
-function sendReceipt(origin, id, destination) {
+function sendReceipt(origin, id, destination, n) {
   const session = receiver(origin);
   if (!session) { emit({event: 'receipt_undeliverable', id}); return; }
-  const stat = config.statFor[destination] || 'DELIVRD';
+  const stat = config.statForSubmit[String(n)] || config.statFor[destination] || 'DELIVRD';
   const err = stat === 'DELIVRD' ? '000' : '001';
   const shown = config.receiptIdFormat === 'dec'
     ? String(parseInt(id, 16)).padStart(10, '0') : id;
@@ -96,12 +97,12 @@ const server = smpp.createServer((session) => {
     else if (config.rejectFor[pdu.destination_addr]) status = config.rejectFor[pdu.destination_addr];
     const id = config.idFormat === 'dec' ? String(1000 + n) : (4096 + n).toString(16);
     const receipt = !status && config.receipts && pdu.registered_delivery;
-    if (receipt && config.receiptBeforeResp) sendReceipt(session, id, pdu.destination_addr);
+    if (receipt && config.receiptBeforeResp) sendReceipt(session, id, pdu.destination_addr, n);
     setTimeout(() => {
       outstanding -= 1;
       session.send(pdu.response(status ? {command_status: status} : {message_id: id}));
       if (receipt && !config.receiptBeforeResp) {
-        setTimeout(() => sendReceipt(session, id, pdu.destination_addr), config.receiptDelayMs);
+        setTimeout(() => sendReceipt(session, id, pdu.destination_addr, n), config.receiptDelayMs);
       }
     }, config.respondDelayMs);
   });
