@@ -21,12 +21,13 @@ from sqlalchemy import select, update
 from redcloud.auth.security import SecretBox
 from redcloud.config import Settings
 from redcloud.db import Database
-from redcloud.messages.models import Message
+from redcloud.messages.models import Message, UnroutedInbound
 from redcloud.numbers.models import Number
 from redcloud.pipeline import Pipeline
 from redcloud.providers import connectors
 from redcloud.providers.smpp.models import SmppPart
 from redcloud.providers.smpp.options import SmppOptions
+from redcloud.segments import encode_gsm7
 from tests.factories import send, send_body
 from tests.receiver import Receiver
 from tests.smsc.peer import Smsc
@@ -374,3 +375,141 @@ async def test_a_dropped_connection_requeues_every_unacknowledged_submit(
     assert len(binds) == 2  # bound again after the drop
     texts = [s["text"] for s in smsc.of("submit")]
     assert set(texts) == {f"in flight {n}" for n in range(12)}
+
+
+# -- inbound --------------------------------------------------------------------------------
+
+
+async def inbound_texts(
+    receiver: Receiver, count: int = 1, timeout: float = 15
+) -> list[dict[str, Any]]:
+    """The data of the first `count` message.inbound webhooks."""
+
+    def inbound() -> list[dict[str, Any]]:
+        return [e["data"] for e in receiver.events() if e["eventType"] == "message.inbound"]
+
+    await receiver.wait_for(lambda r: len(inbound()) >= count, timeout=timeout)
+    return inbound()
+
+
+async def deliver(smsc: Smsc, payload: bytes, **fields: Any) -> None:
+    await smsc.command(
+        cmd="deliver",
+        source=fields.pop("source", "15005550006"),
+        destination=fields.pop("destination", "15551234567"),
+        shortMessage=payload.hex(),
+        **fields,
+    )
+
+
+def udh8(reference: int, total: int, seq: int) -> bytes:
+    return bytes((5, 0x00, 3, reference, total, seq))
+
+
+def udh16(reference: int, total: int, seq: int) -> bytes:
+    return bytes((6, 0x08, 4, reference >> 8, reference & 0xFF, total, seq))
+
+
+async def test_an_inbound_sms_becomes_message_inbound_to_its_number(
+    receiver: Receiver, smsc: Smsc, start_link: StartLink
+) -> None:
+    await start_link()
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    await deliver(smsc, encode_gsm7("Hi! 10€ [ok] @home"))
+    (data,) = await inbound_texts(receiver)
+    assert (data["from"], data["to"], data["text"]) == (
+        "+15005550006",
+        "+15551234567",
+        "Hi! 10€ [ok] @home",
+    )
+    assert data["numberId"] == "num_abc123"
+    assert (await smsc.wait_for(lambda e: e["event"] == "deliver_sm_resp"))["status"] == 0
+
+
+async def test_udh_parts_out_of_order_are_reassembled_into_one_message(
+    receiver: Receiver, smsc: Smsc, start_link: StartLink
+) -> None:
+    await start_link()
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    first, second = "a" * 153, "b" * 20 + "{end}"
+    await deliver(smsc, udh8(7, 2, 2) + encode_gsm7(second), esmClass=0x40)
+    await deliver(smsc, udh8(7, 2, 1) + encode_gsm7(first), esmClass=0x40)
+    (data,) = await inbound_texts(receiver)
+    assert data["text"] == first + second
+    await asyncio.sleep(0.3)
+    assert len(await inbound_texts(receiver)) == 1  # one message, not one per part
+
+
+async def test_ucs2_parts_with_16_bit_references_keep_a_split_surrogate_pair_whole(
+    receiver: Receiver, smsc: Smsc, start_link: StartLink
+) -> None:
+    await start_link()
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    octets = ("Привет " + "😀" + " мир").encode("utf-16-be")
+    cut = len("Привет ") * 2 + 2  # between the emoji's two surrogates
+    await deliver(smsc, udh16(0x1234, 2, 1) + octets[:cut], esmClass=0x40, dataCoding=8)
+    await deliver(smsc, udh16(0x1234, 2, 2) + octets[cut:], esmClass=0x40, dataCoding=8)
+    (data,) = await inbound_texts(receiver)
+    assert data["text"] == "Привет 😀 мир"
+
+
+async def test_sar_parts_are_reassembled(
+    receiver: Receiver, smsc: Smsc, start_link: StartLink
+) -> None:
+    await start_link()
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    for seq, text in ((1, "one "), (3, "three"), (2, "two ")):
+        tlvs = {"sar_msg_ref_num": 300, "sar_total_segments": 3, "sar_segment_seqnum": seq}
+        await deliver(smsc, encode_gsm7(text), tlvs=tlvs)
+    (data,) = await inbound_texts(receiver)
+    assert data["text"] == "one two three"
+
+
+@pytest.mark.parametrize(
+    ("coding", "payload", "text"),
+    [(1, b"plain ascii", "plain ascii"), (3, "café".encode("latin-1"), "café")],
+)
+async def test_ia5_and_latin1_are_decoded(
+    receiver: Receiver, smsc: Smsc, start_link: StartLink, coding: int, payload: bytes, text: str
+) -> None:
+    await start_link()
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    await deliver(smsc, payload, dataCoding=coding)
+    (data,) = await inbound_texts(receiver)
+    assert data["text"] == text
+
+
+async def test_national_senders_are_read_in_the_country_of_the_number(
+    receiver: Receiver, smsc: Smsc, start_link: StartLink
+) -> None:
+    await start_link()
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    await deliver(smsc, b"national", source="5005550006", sourceTon=2)
+    (data,) = await inbound_texts(receiver)
+    assert data["from"] == "+15005550006"
+
+
+async def test_parts_still_missing_at_the_timeout_are_delivered_as_they_are(
+    receiver: Receiver, smsc: Smsc, start_link: StartLink
+) -> None:
+    await start_link()  # smpp_reassembly_seconds = 1
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    await deliver(smsc, udh8(9, 3, 1) + encode_gsm7("the start "), esmClass=0x40)
+    await deliver(smsc, udh8(9, 3, 3) + encode_gsm7("the end"), esmClass=0x40)
+    (data,) = await inbound_texts(receiver, timeout=10)
+    assert data["text"] == "the start the end"
+
+
+async def test_malformed_and_unroutable_deliver_sm_are_answered(
+    db: Database, receiver: Receiver, smsc: Smsc, start_link: StartLink
+) -> None:
+    await start_link()
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    await deliver(smsc, bytes.fromhex("ff00"), esmClass=0x40)  # a UDH longer than the message
+    await deliver(smsc, b"to nobody", destination="15009990000")
+    await deliver(smsc, b"", esmClass=0x04)  # a receipt without an id
+    await smsc.wait_for(lambda e: len(smsc.of("deliver_sm_resp")) == 3)
+    assert [e["status"] for e in smsc.of("deliver_sm_resp")] == [0, 0, 0]
+    async with db.session() as session:
+        unrouted = (await session.scalars(select(UnroutedInbound))).all()
+    assert [(u.to_e164, u.text) for u in unrouted] == [("+15009990000", "to nobody")]

@@ -92,7 +92,9 @@ def _region(e164: str) -> str | None:
     if not E164.fullmatch(e164):
         return None
     try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+        # By country code, not by the number: test and unassigned numbers have a country too.
+        code = phonenumbers.parse(e164, None).country_code
+        region = phonenumbers.region_code_for_country_code(code)
     except phonenumbers.NumberParseException:
         return None
     return str(region) if region and region != "ZZ" else None
