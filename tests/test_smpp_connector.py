@@ -25,6 +25,7 @@ from redcloud.messages.models import Message, UnroutedInbound
 from redcloud.numbers.models import Number
 from redcloud.pipeline import Pipeline
 from redcloud.providers import connectors
+from redcloud.providers.models import Connector
 from redcloud.providers.smpp.models import SmppPart
 from redcloud.providers.smpp.options import SmppOptions
 from redcloud.segments import encode_gsm7
@@ -124,11 +125,14 @@ async def status_of(db: Database, message_id: str) -> Message:
         return message
 
 
-async def published(cli: Any, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    """`connectors show --json`'s live state once the workers' published state satisfies
-    `predicate` (they publish it every lease round)."""
+async def published(db: Database, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The live state `connectors show` prints, once the workers' published state satisfies
+    `predicate` (they publish it every lease round). Read from the database here, because
+    the in-process pipeline's log lines would interleave with the CLI's JSON."""
     for _ in range(50):
-        live: dict[str, Any] = as_json(await cli("connectors", "show", LINK, "--json"))["live"]
+        async with db.session() as session:
+            connector = await connectors.get_connector(session, LINK)
+            live = await connectors.live_state(session, connector, 2.0)
         if predicate(live):
             return live
         await asyncio.sleep(0.2)
@@ -262,8 +266,8 @@ async def test_a_receipt_whose_id_matches_no_part_is_kept_and_counted(
             await session.scalars(select(SmppPart).where(SmppPart.message_id.is_(None)))
         ).all()
     assert [(p.carrier_id, p.stat) for p in waiting] == [("0000004097", "DELIVRD")]
-    shown = as_json(await cli("connectors", "show", LINK, "--json"))
-    assert shown["live"]["receipts_waiting_or_unmatched"] == 1
+    live = await published(db, lambda live: live["receipts"] == 1)
+    assert live["receipts_waiting_or_unmatched"] == 1
 
 
 @pytest.mark.smsc(receiptBeforeResp=True, respondDelayMs=300, receiptTlv=True)
@@ -325,15 +329,16 @@ async def test_throttled_and_queue_full_answers_pause_and_retry_never_fail(
     receiver: Receiver,
     smsc: Smsc,
     start_link: StartLink,
-    cli: Any,
+    db: Database,
 ) -> None:
     await start_link()
     ids = [await send_text(api, auth, f"busy {n}", "+15005550006") for n in range(3)]
     for message_id in ids:
         assert (await final_event(receiver, message_id))["data"]["status"] == "delivered"
     assert len(smsc.of("submit")) == 3 + 5  # five refusals, each tried again
-    live = await published(cli, lambda live: live["throttled"] == 5)
-    assert live["bound_sessions"] == 1 and live["failed"] == 0
+    live = await published(db, lambda live: live["throttled"] == 5)
+    assert live["bound_sessions"] == 1
+    assert live["failed"] == 0
 
 
 @pytest.mark.smsc(rejectFor={"15005550009": 11})
@@ -513,3 +518,114 @@ async def test_malformed_and_unroutable_deliver_sm_are_answered(
     async with db.session() as session:
         unrouted = (await session.scalars(select(UnroutedInbound))).all()
     assert [(u.to_e164, u.text) for u in unrouted] == [("+15009990000", "to nobody")]
+
+
+# -- the operator's levers ------------------------------------------------------------------
+
+
+async def test_mps_paces_submits_in_segments(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    smsc: Smsc,
+    start_link: StartLink,
+) -> None:
+    await start_link(mps=5)
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    ids = [await send_text(api, auth, f"paced {n} " + "p" * 160, "+15005550006") for n in range(5)]
+    for message_id in ids:
+        await final_event(receiver, message_id)
+    moments = sorted(s["at"] for s in smsc.of("submit"))
+    assert len(moments) == 10  # two segments each
+    # Ten tokens at five a second: the last cannot go before 1.8 s after the first.
+    assert moments[-1] - moments[0] >= 1700
+
+
+async def test_a_wrong_password_is_shown_and_messages_wait_then_expire(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    smsc: Smsc,
+    start_link: StartLink,
+    db: Database,
+) -> None:
+    await start_link(password="wrong", validity_seconds=2)
+    message_id = await send_text(api, auth, "never bound", "+15005550006")
+    live = await published(db, lambda live: bool(live["last_error"]))
+    assert live["last_error"] == "ESME_RINVPASWD (0x0000000e)"
+    assert live["bound_sessions"] == 0
+    final = await final_event(receiver, message_id, timeout=15)
+    assert final["data"]["status"] == "failed"
+    assert final["data"]["error"] == {
+        "code": "VALIDITY_EXPIRED",
+        "message": "Not accepted by the carrier within the message's validity of 2 seconds",
+    }
+    assert smsc.of("submit") == []
+
+
+async def test_disabling_a_connector_unbinds_it_and_messages_wait_for_it(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    smsc: Smsc,
+    start_link: StartLink,
+    cli: Any,
+) -> None:
+    await start_link()
+    await smsc.wait_for(lambda e: e["event"] == "bind")
+    await cli("connectors", "set-status", LINK, "disabled")
+    await smsc.wait_for(lambda e: e["event"] == "unbind", timeout=5)
+    message_id = await send_text(api, auth, "held", "+15005550006")
+    await asyncio.sleep(1)
+    assert smsc.of("submit") == []
+    await cli("connectors", "set-status", LINK, "enabled")
+    assert (await final_event(receiver, message_id))["data"]["status"] == "delivered"
+    assert len([e for e in smsc.of("bind") if e["ok"]]) == 2
+
+
+async def test_add_smpp_checks_options_and_never_shows_the_password(
+    cli: Any, db: Database, box: SecretBox
+) -> None:
+    base = ["connectors", "add-smpp", "eu1", "--host", "smsc.example.net", "--port", "2775"]
+    refused = await cli(*base, "--system-id", "acct", "--password", "toolongpassword", ok=False)
+    assert refused.exit_code == 1
+    assert "--password must be 1 to 8" in refused.output
+    refused = await cli(*base, "--system-id", "acct", "--password", "pw", "--split", "x", ok=False)
+    assert "--split must be udh, sar or payload" in refused.output
+    added = as_json(
+        await cli(
+            *base,
+            "--system-id",
+            "acct",
+            "--password",
+            "s3cret",
+            "--binds",
+            "2",
+            "--mps",
+            "50",
+            "--bind",
+            "split",
+            "--dlr-id-format",
+            "hex-to-dec",
+            "--validity-seconds",
+            "3600",
+            "--json",
+        )
+    )
+    assert added == {"name": "eu1", "kind": "smpp", "status": "enabled", "default": False}
+    shown = await cli("connectors", "show", "eu1", "--json")
+    assert "s3cret" not in shown.output
+    assert "password" not in shown.output
+    options = as_json(shown)["options"]
+    assert (options["binds"], options["mps"], options["bind"]) == (2, 50, "split")
+    assert as_json(shown)["live"]["workers"] == 0
+    async with db.session() as session:
+        stored = await session.get(Connector, "eu1")
+        assert stored is not None
+        secret = stored.settings["password_encrypted"]
+    assert "s3cret" not in secret
+    assert box.decrypt(secret.encode()) == "s3cret"
+    again = await cli(*base, "--system-id", "acct", "--password", "pw", ok=False)
+    assert "exists" in again.output
+    people = await cli("connectors", "show", "eu1")
+    assert "no worker is running it" in people.output

@@ -82,7 +82,7 @@ const server = smpp.createServer((session) => {
     const n = submits;
     if (!config.quiet) {
       const payload = pdu.message_payload;
-      emit({event: 'submit', n, sequence: pdu.sequence_number, source: pdu.source_addr,
+      emit({event: 'submit', n, at: Date.now(), sequence: pdu.sequence_number, source: pdu.source_addr,
             destination: pdu.destination_addr, dataCoding: pdu.data_coding,
             esmClass: pdu.esm_class, registeredDelivery: pdu.registered_delivery,
             validity: pdu.validity_period, text, shortMessage: raw,

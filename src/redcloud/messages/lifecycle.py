@@ -184,17 +184,17 @@ async def expire_unsubmitted(
         conn,
         QUEUED,
         validity_seconds,
-        _validity_error(validity_seconds),
+        validity_error(validity_seconds),
         limit,
         [effective.not_in(list(own))] if own else [],
     )
     for name, seconds in own.items():
-        error = _validity_error(seconds)
+        error = validity_error(seconds)
         total += await _fail_stale(conn, QUEUED, seconds, error, limit, [effective == name])
     return total
 
 
-def _validity_error(seconds: int) -> dict[str, str]:
+def validity_error(seconds: int) -> dict[str, str]:
     return {
         "code": VALIDITY_EXPIRED,
         "message": f"Not accepted by the carrier within the message's validity of "

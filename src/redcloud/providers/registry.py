@@ -9,6 +9,7 @@ when their connector appears or is enabled, and stopped when it is disabled or r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import structlog
 from sqlalchemy import select
 
 from redcloud.db import Database, table
+from redcloud.logs import safe_error
 from redcloud.providers.base import Provider
 from redcloud.providers.models import ENABLED, SANDBOX, Connector
 
@@ -56,13 +58,36 @@ class Registry:
         # Many submits find the snapshot stale at once: one of them refreshes it, so no
         # adapter is started twice.
         self._refreshing = asyncio.Lock()
+        self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.refresh()
+        self._watch = asyncio.create_task(self._watch_loop(), name="connector-registry")
 
     async def stop(self) -> None:
-        for name in list(self._adapters):
-            await self._stop(name)
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
+        async with self._refreshing:
+            for name in list(self._adapters):
+                await self._stop(name)
+
+    async def _watch_loop(self) -> None:
+        """Follow the connectors when no message asks for them too: an SMPP link that was
+        disabled unbinds, a new one binds (and can take inbound traffic) within seconds."""
+        while True:
+            await asyncio.sleep(self.refresh_seconds)
+            try:
+                if self._stale():
+                    async with self._refreshing:
+                        if self._stale():
+                            await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("could not read the connectors; will retry", error=safe_error(exc))
 
     async def provider_for(self, name: str | None) -> Provider:
         """The running adapter for connector `name` (a number's own), or the default's."""

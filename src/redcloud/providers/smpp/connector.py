@@ -33,6 +33,7 @@ import structlog
 from redcloud.auth.security import SecretBox
 from redcloud.db import Database, utcnow
 from redcloud.logs import safe_error
+from redcloud.messages import lifecycle
 from redcloud.providers.base import Accepted, Deferred, OutboundMessage, Rejected, SubmitResult
 from redcloud.providers.smpp import inbound, leases, receipts
 from redcloud.providers.smpp.links import Link, LinkStats
@@ -223,11 +224,8 @@ class SmppConnector:
             age = (utcnow() - message.accepted_at).total_seconds()
             remaining = int(self.validity_seconds - age)
         if remaining <= 0:
-            return Rejected(
-                "VALIDITY_EXPIRED",
-                f"Not accepted by the carrier within its validity of {self.validity_seconds} s",
-                retryable=False,
-            )
+            expired = lifecycle.validity_error(self.validity_seconds)
+            return Rejected(expired["code"], expired["message"], retryable=False)
         submission = build(
             self.options,
             send_from=message.send_from,

@@ -93,7 +93,7 @@ def _region(e164: str) -> str | None:
         return None
     try:
         # By country code, not by the number: test and unassigned numbers have a country too.
-        code = phonenumbers.parse(e164, None).country_code
+        code = phonenumbers.parse(e164, None).country_code or 0
         region = phonenumbers.region_code_for_country_code(code)
     except phonenumbers.NumberParseException:
         return None
