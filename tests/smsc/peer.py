@@ -59,6 +59,14 @@ class Smsc:
         assert event is not None
         return event
 
+    async def stats(self) -> Event:
+        """The SMSC's counters now: submits, receipts, sessions bound and the most at once."""
+        asked = len(self.of("stats"))
+        await self.command(cmd="stats")
+        return await self.wait_for(
+            lambda e: e["event"] == "stats" and len(self.of("stats")) > asked
+        )
+
     def of(self, kind: str) -> list[Event]:
         return [e for e in self.events if e["event"] == kind]
 

@@ -21,6 +21,8 @@ let submits = 0;
 let outstanding = 0;
 let maxOutstanding = 0;
 let receiptsSent = 0;
+let bound = 0;
+let maxBound = 0;
 
 function receiver(preferred) {
   if (preferred && preferred.kind !== 'bind_transmitter' && sessions.has(preferred)) return preferred;
@@ -61,13 +63,20 @@ function tlvs(pdu) {
 
 const server = smpp.createServer((session) => {
   sessions.add(session);
-  session.on('close', () => sessions.delete(session));
+  session.on('close', () => {
+    sessions.delete(session);
+    if (session.kind) bound -= 1;
+  });
   session.on('error', () => {});
   for (const kind of ['bind_transceiver', 'bind_transmitter', 'bind_receiver']) {
     session.on(kind, (pdu) => {
       const ok = pdu.system_id === config.systemId && pdu.password === config.password;
       emit({event: 'bind', kind, systemId: pdu.system_id, ok});
-      if (ok) session.kind = kind;
+      if (ok) {
+        session.kind = kind;
+        bound += 1;
+        maxBound = Math.max(maxBound, bound);
+      }
       session.send(pdu.response(ok ? {} : {command_status: smpp.ESME_RINVPASWD}));
     });
   }
@@ -123,7 +132,7 @@ const server = smpp.createServer((session) => {
 readline.createInterface({input: process.stdin}).on('line', (line) => {
   const command = JSON.parse(line);
   if (command.cmd === 'stats') {
-    emit({event: 'stats', submits, receipts: receiptsSent, sessions: sessions.size, maxOutstanding});
+    emit({event: 'stats', submits, receipts: receiptsSent, bound, maxBound, maxOutstanding});
     return;
   }
   if (command.cmd === 'deliver') {  // an MO, on one session that can receive
