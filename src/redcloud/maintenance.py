@@ -1,4 +1,5 @@
-"""Housekeeping: drop idempotency records, tokens and rate-limit windows past their retention."""
+"""Housekeeping: drop idempotency records, tokens, rate-limit windows and SMPP part ids past
+their retention."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import structlog
 from redcloud.auth.service import purge_expired_tokens
 from redcloud.db import Database
 from redcloud.messages.idempotency import purge_expired
+from redcloud.providers.smpp import receipts
 from redcloud.ratelimit import purge_windows
 
 RATE_WINDOW_RETENTION_SECONDS = 86_400
+# SMPP part ids (and unmatched receipts, kept for operators) outlive any receipt: a week.
+PARTS_RETENTION_SECONDS = 7 * 86_400
 
 log = structlog.get_logger("redcloud.maintenance")
 
@@ -29,6 +33,7 @@ async def purge_once(db: Database) -> Purged:
         purged = Purged(await purge_expired(session), await purge_expired_tokens(session))
         conn = await session.connection()
         await purge_windows(conn, time.time() - RATE_WINDOW_RETENTION_SECONDS)
+        await receipts.purge(conn, PARTS_RETENTION_SECONDS)
     if purged.idempotency_records or purged.access_tokens:
         log.info(
             "purged expired data",

@@ -82,9 +82,13 @@ def read(pdu: Pdu) -> Inbound:
         concat = _from_udh(header)
     elif Tag.SAR_MSG_REF_NUM in pdu.tlvs:
         concat = _from_sar(pdu.tlvs)
-    destination = to_e164(str(pdu.fields.get("destination_addr", "")), pdu["dest_addr_ton"])
+    destination = to_e164(
+        str(pdu.fields.get("destination_addr", "")), int(pdu.fields.get("dest_addr_ton", 0))
+    )
     region = _region(destination)
-    source = to_e164(str(pdu.fields.get("source_addr", "")), pdu["source_addr_ton"], region)
+    source = to_e164(
+        str(pdu.fields.get("source_addr", "")), int(pdu.fields.get("source_addr_ton", 0)), region
+    )
     return Inbound(source, destination, int(pdu.fields.get("data_coding", 0)), payload, concat)
 
 

@@ -14,11 +14,12 @@ letter case do not matter. Nothing is converted both ways by guessing.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -53,6 +54,7 @@ _STATES = {
     7: "UNKNOWN",
     8: "REJECTD",
 }
+_HEX, _DEC = re.compile(r"[0-9A-Fa-f]{1,64}"), re.compile(r"[0-9]{1,64}")
 _FIELD = re.compile(r"(id|stat|err):\s*(\S*)", re.IGNORECASE)
 
 
@@ -91,10 +93,9 @@ def canonical(carrier_id: str, id_format: IdFormat, *, from_receipt: bool) -> st
     if id_format == "same":
         return carrier_id
     hex_side = (id_format == "hex-to-dec") != from_receipt  # which side is hex
-    try:
-        return str(int(carrier_id, 16 if hex_side else 10))
-    except ValueError:
-        return carrier_id
+    if not (_HEX if hex_side else _DEC).fullmatch(carrier_id):
+        return carrier_id  # not a plain number (int() would take "0x", "_" and signs)
+    return str(int(carrier_id, 16 if hex_side else 10))
 
 
 _parts, _messages = table(SmppPart), table(Message)
@@ -220,3 +221,11 @@ async def settle(conn: AsyncConnection, message_id: str) -> None:
         await lifecycle.delivery_report(conn, message_id=message_id, status=FAILED, error=error)
     elif len(parts) >= (parts[0].parts or 1) and all(p.stat == "DELIVRD" for p in parts):
         await lifecycle.delivery_report(conn, message_id=message_id, status=DELIVERED)
+
+
+async def purge(conn: AsyncConnection, retention_seconds: float) -> int:
+    """Forget part ids and unmatched receipts older than the retention."""
+    cutoff = utcnow() - dt.timedelta(seconds=retention_seconds)
+    last_seen = func.coalesce(_parts.c.reported_at, _parts.c.submitted_at)
+    result = await conn.execute(delete(_parts).where(last_seen < cutoff))
+    return int(result.rowcount or 0)
