@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench import growth, profile, report
+from bench import growth, profile, report, smpp
 from bench.harness import (
     BENCH,
     POSTGRES,
@@ -182,7 +182,7 @@ class Receiver:
 
 def pipeline_setup(
     backend: str, shape: str, api_processes: int, workers: int
-) -> tuple[list[Service], Receiver, dict[str, Service]]:
+) -> tuple[list[Service], Receiver, dict[str, Service], dict[str, str]]:
     name = f"pipeline-{backend}-{shape}"
     url = database(backend, name)
     env = platform_env(url, name)
@@ -199,7 +199,7 @@ def pipeline_setup(
     ).raise_for_status()
     named = {"api": api, "receiver": receiver.service}
     named.update({f"worker-{n + 1}": w for n, w in enumerate(pool)})
-    return [receiver.service, api, *pool], receiver, named
+    return [receiver.service, api, *pool], receiver, named, env
 
 
 def drain(receiver: Receiver, accepted: int, timeout: float = 180) -> dict[str, Any]:
@@ -215,7 +215,7 @@ def pipeline(
     backend: str, shape: str, api_processes: int, workers: int, seconds: float
 ) -> dict[str, Any]:
     """Full-speed load, then the time until the last delivery webhook is verified."""
-    started, receiver, named = pipeline_setup(backend, shape, api_processes, workers)
+    started, receiver, named, _ = pipeline_setup(backend, shape, api_processes, workers)
     with services(*started):
         api = named["api"]
         load = load_env(api.base, f"pipeline-{shape}")
@@ -267,7 +267,7 @@ def latency_at(
     backend: str, shape: str, api_processes: int, workers: int, rate: float, seconds: float
 ) -> dict[str, Any]:
     """Accept -> delivery webhook at a steady `rate` (wrk pacing each of 8 connections)."""
-    started, receiver, named = pipeline_setup(backend, f"{shape}-paced", api_processes, workers)
+    started, receiver, named, _ = pipeline_setup(backend, f"{shape}-paced", api_processes, workers)
     connections = 8
     with services(*started):
         api = named["api"]
@@ -297,6 +297,36 @@ def latency_at(
         f" p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms"
     )
     return row
+
+
+def smpp_figures(seconds: float) -> dict[str, Any]:
+    name = "smpp-connector"
+    figures: dict[str, Any] = {
+        "connector": smpp.connector_throughput(database("sqlite", name), WORK / f"data-{name}")
+    }
+    figures["backlog"] = []
+    for backend in ("sqlite", "postgresql"):
+        name = f"smpp-backlog-{backend}"
+        url = database(backend, name)
+        figures["backlog"].append(
+            smpp.backlog_drain(backend, url, platform_env(url, name), serve, worker)
+        )
+    shapes = {"sqlite": ("1 process", 1, 0), "postgresql": ("1 API + 1 worker", 1, 1)}
+
+    def setup(backend: str, rate: float | None) -> Any:
+        shape = f"smpp {shapes[backend][0]}" + (" paced" if rate else "")
+        return pipeline_setup(backend, shape, *shapes[backend][1:])
+
+    figures["end_to_end"] = []
+    for backend in ("sqlite", "postgresql"):
+        full = smpp.end_to_end(backend, seconds, setup, drain, load_env)
+        half = max(1.0, full["messages_per_second"] / 2)
+        paced = smpp.end_to_end(backend, seconds, setup, drain, load_env, rate=half)
+        figures["end_to_end"] += [
+            {"shape": shapes[backend][0], **full},
+            {"shape": shapes[backend][0], **paced},
+        ]
+    return figures
 
 
 def growth_run(backend: str, count: int, seconds: float) -> dict[str, Any]:
@@ -329,10 +359,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="length of each load run")
     parser.add_argument("--stored", type=int, default=1_000_000, help="messages for growth")
     parser.add_argument(
-        "--only", action="append", default=[], help="ceiling, accept, pipeline, growth"
+        "--only", action="append", default=[], help="ceiling, accept, pipeline, smpp, growth"
     )
     args = parser.parse_args()
-    wanted = set(args.only) or {"ceiling", "accept", "pipeline", "growth"}
+    wanted = set(args.only) or {"ceiling", "accept", "pipeline", "smpp", "growth"}
     results_path = BENCH / "results.json"
     keep = args.only and results_path.exists()  # --only re-measures part of a previous run
     results: dict[str, Any] = json.loads(results_path.read_text()) if keep else {}
@@ -371,6 +401,10 @@ def main() -> None:
             latency_at(*shape, max(1.0, row["messages_per_second"] / 2), args.seconds)
             for shape, row in zip(shapes, results["pipeline"], strict=True)
         ]
+    if "smpp" in wanted:
+        print("smpp: the test SMSC (npm smpp) as the carrier")
+        results["smpp"] = smpp_figures(args.seconds)
+        save()
     if "growth" in wanted:
         print(f"growth: {args.stored:,} stored messages")
         results["growth"] = [growth_run(b, args.stored, args.seconds) for b in backends]

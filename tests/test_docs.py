@@ -47,6 +47,7 @@ SETUP = {
     "redcloud db upgrade": "tests/test_migrations.py and every test database",
     "redcloud serve": "tests/live.py and tests/processes.py start it",
     "redcloud worker": "tests/test_processes.py runs worker processes",
+    "node tests/smsc/smsc.js": "tests/smsc/peer.py starts the test SMSC for the SMPP tests",
 }
 RUN = {"bash", "python", "js"}
 KINDS = RUN | {"shell", "json", "text"}

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcloud.auth.provisioning import ProvisioningError
 from redcloud.numbers.models import Number
 from redcloud.providers.models import CONNECTOR_STATUSES, ENABLED, SANDBOX, SMPP, Connector
 from redcloud.providers.smpp import leases
-from redcloud.providers.smpp.models import SmppPart
+from redcloud.providers.smpp.models import SmppBind, SmppMember, SmppPart
 from redcloud.providers.smpp.options import SmppOptions
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
@@ -109,6 +109,9 @@ async def remove(session: AsyncSession, name: str) -> None:
             "(`redcloud numbers set-connector NUMBER_ID NAME`)."
         )
     await session.delete(connector)
+    # Its bind leases and published state go with it; part ids stay for their retention.
+    await session.execute(delete(SmppBind).where(SmppBind.connector == name))
+    await session.execute(delete(SmppMember).where(SmppMember.connector == name))
     await session.flush()
 
 

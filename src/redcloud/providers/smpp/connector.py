@@ -67,22 +67,27 @@ class Counters:
 
 @dataclass
 class Bucket:
-    """A token bucket without burst: at most `rate` tokens a second; 0 is unlimited."""
+    """A token bucket without burst: at most `rate` tokens a second (0 is unlimited), and a
+    pause that holds every sender, limited or not, after the carrier said it is busy."""
 
     rate: float
     _next: float = field(default=0.0)
+    _paused_until: float = field(default=0.0)
 
     async def take(self, tokens: int = 1) -> None:
+        now = time.monotonic()
+        if self._paused_until > now:
+            await asyncio.sleep(self._paused_until - now)
+            now = time.monotonic()
         if self.rate <= 0:
             return
-        now = time.monotonic()
         start = max(now, self._next)
         self._next = start + tokens / self.rate
         if start > now:
             await asyncio.sleep(start - now)
 
     def pause(self, seconds: float) -> None:
-        self._next = max(self._next, time.monotonic() + seconds)
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
 class SmppConnector:
@@ -274,8 +279,7 @@ class SmppConnector:
                 return str(response.fields.get("message_id", ""))
             if status in PAUSING:
                 self.counters.throttled += 1
-                self.bucket.pause(PAUSE_SECONDS)
-                await asyncio.sleep(PAUSE_SECONDS)
+                self.bucket.pause(PAUSE_SECONDS)  # this part, and every other, waits
                 continue
             self.counters.failed += 1
             code, text = _status_name(status)

@@ -89,6 +89,8 @@ class Session:
         self.on_deliver = on_deliver
         self.tls = tls
         self._slots = asyncio.Semaphore(window)
+        self._deliver_slots = asyncio.Semaphore(window)  # deliver_sm handled at once
+        self._delivering: set[asyncio.Task[None]] = set()
         self._pending: dict[int, asyncio.Future[Pdu]] = {}
         self._sequence = 0
         self._reader: asyncio.StreamReader | None = None
@@ -223,20 +225,26 @@ class Session:
         if pdu.command == Command.ENQUIRE_LINK:
             self._write(Pdu(Command.ENQUIRE_LINK_RESP, pdu.sequence))
         elif pdu.command == Command.DELIVER_SM:
-            status: int = Status.RSYSERR
-            try:
-                if self.on_deliver is not None:
-                    status = await self.on_deliver(pdu)
-                else:
-                    status = Status.ROK
-            except Exception:  # answered all the same: the SMSC retries a failed deliver_sm
-                log.exception("handling a deliver_sm failed")
-            self._write(Pdu(Command.DELIVER_SM_RESP, pdu.sequence, status, {"message_id": ""}))
+            # Handled beside the reader, so that storing a receipt never holds up the
+            # submit_sm_resp behind it; SMPP lets responses come in any order.
+            task = asyncio.create_task(self._answer_deliver(pdu))
+            self._delivering.add(task)
+            task.add_done_callback(self._delivering.discard)
         elif pdu.command == Command.UNBIND:
             self._write(Pdu(Command.UNBIND_RESP, pdu.sequence))
             await self._close_transport()
         else:
             self._write(Pdu(response_to(pdu.command), pdu.sequence, Status.RINVCMDID))
+
+    async def _answer_deliver(self, pdu: Pdu) -> None:
+        status: int = Status.RSYSERR
+        async with self._deliver_slots:
+            try:
+                status = Status.ROK if self.on_deliver is None else await self.on_deliver(pdu)
+            except Exception:  # answered all the same: the SMSC retries a failed deliver_sm
+                log.exception("handling a deliver_sm failed")
+        with contextlib.suppress(ConnectionLost):  # gone: the SMSC delivers it again
+            self._write(Pdu(Command.DELIVER_SM_RESP, pdu.sequence, status, {"message_id": ""}))
 
     async def _keep_alive(self) -> None:
         while not self.closed.is_set():
