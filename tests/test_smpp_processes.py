@@ -142,5 +142,6 @@ async def test_sigkill_with_a_full_window_loses_nothing(
     texts = [s["text"] for s in smsc.of("submit")]
     assert set(texts) == {f"message {i}" for i in range(40)}
     duplicates = len(texts) - 40
+    print(f"SIGKILL with a full window: {duplicates} of 40 messages went to the carrier twice")
     # Only what was in the window when the worker died can have gone twice.
     assert 0 < duplicates <= 16, duplicates
