@@ -11,11 +11,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import select, update
 
 from redcloud.auth.security import SecretBox
@@ -458,16 +464,19 @@ async def test_ucs2_parts_with_16_bit_references_keep_a_split_surrogate_pair_who
     assert data["text"] == "Привет 😀 мир"
 
 
+@pytest.mark.parametrize("coding", [0, 8], ids=["gsm", "ucs2"])
 async def test_sar_parts_are_reassembled(
-    receiver: Receiver, smsc: Smsc, start_link: StartLink
+    receiver: Receiver, smsc: Smsc, start_link: StartLink, coding: int
 ) -> None:
     await start_link()
     await smsc.wait_for(lambda e: e["event"] == "bind")
-    for seq, text in ((1, "one "), (3, "three"), (2, "two ")):
+    words = ("one ", "three €", "two ") if coding == 0 else ("один ", "три 😀", "два ")
+    for seq, text in zip((1, 3, 2), words, strict=True):
+        payload = encode_gsm7(text) if coding == 0 else text.encode("utf-16-be")
         tlvs = {"sar_msg_ref_num": 300, "sar_total_segments": 3, "sar_segment_seqnum": seq}
-        await deliver(smsc, encode_gsm7(text), tlvs=tlvs)
+        await deliver(smsc, payload, tlvs=tlvs, dataCoding=coding)
     (data,) = await inbound_texts(receiver)
-    assert data["text"] == "one two three"
+    assert data["text"] == words[0] + words[2] + words[1]
 
 
 @pytest.mark.parametrize(
@@ -629,3 +638,68 @@ async def test_add_smpp_checks_options_and_never_shows_the_password(
     assert "exists" in again.output
     people = await cli("connectors", "show", "eu1")
     assert "no worker is running it" in people.output
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test smsc")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smsc.crt", folder / "smsc.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_tls_links_verify_the_smsc_certificate(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    db: Database,
+    settings: Settings,
+    box: SecretBox,
+    hooked: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cert, key = self_signed(tmp_path)
+    peer = await Smsc(receipts=True, tls={"cert": str(cert), "key": str(key)}).start()
+    try:
+        await add_link(db, box, peer.port, tls=True)
+        pipeline = Pipeline.build(
+            db, settings.model_copy(update={**FAST, "smpp_lease_seconds": 2.0})
+        )
+        # Not trusted yet: the bind fails on the certificate, and nothing is sent in clear.
+        async with pipeline.running():
+            message_id = await send_text(api, auth, "over tls", "+15005550006")
+            live = await published(db, lambda live: bool(live["last_error"]))
+            assert "CERTIFICATE_VERIFY_FAILED" in live["last_error"]
+            assert peer.of("bind") == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now the SMSC's certificate is trusted
+        async with Pipeline.build(db, pipeline.settings).running():
+            final = await final_event(receiver, message_id)
+        assert final["data"]["status"] == "delivered"
+        assert [e["ok"] for e in peer.of("bind")] == [True]
+    finally:
+        await peer.stop()

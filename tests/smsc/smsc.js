@@ -4,6 +4,7 @@
 'use strict';
 const smpp = require('smpp');
 const readline = require('readline');
+const fs = require('fs');
 
 // Receipts: `receipts` turns them on; `receiptIdFormat` writes the id as in the response
 // ('same') or as the hex response id's decimal value, zero-padded to 10 digits ('dec');
@@ -61,7 +62,10 @@ function tlvs(pdu) {
   return out;
 }
 
-const server = smpp.createServer((session) => {
+// `tls: {key, cert}` (PEM file paths) serves SMPP over TLS.
+const tlsOptions = config.tls
+  ? {key: fs.readFileSync(config.tls.key), cert: fs.readFileSync(config.tls.cert)} : {};
+const server = smpp.createServer(tlsOptions, (session) => {
   sessions.add(session);
   session.on('close', () => {
     sessions.delete(session);

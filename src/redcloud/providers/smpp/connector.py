@@ -114,7 +114,6 @@ class SmppConnector:
         self.link_stats = LinkStats()
         self.bucket = Bucket(0.0)
         self._links: dict[int, Link] = {}
-        self._bound = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_round_ok = time.monotonic()
 
@@ -196,24 +195,15 @@ class SmppConnector:
                 self._password,
                 self._on_deliver,
                 self.link_stats,
-                self._links_changed,
             )
             self._links[slot] = link
             link.start()
         if self.options.mps:
             self.bucket.rate = self.options.mps * len(held) / self.options.binds
-        self._links_changed()
 
     async def _drop(self, slot: int) -> None:
         link = self._links.pop(slot)
         await link.stop()
-        self._links_changed()
-
-    def _links_changed(self) -> None:
-        if any(link.sender is not None for link in self._links.values()):
-            self._bound.set()
-        else:
-            self._bound.clear()
 
     # -- outbound ----------------------------------------------------------------------
 
@@ -291,16 +281,20 @@ class SmppConnector:
         return Deferred(f"connector {self.name}: the carrier kept the part waiting", 5.0)
 
     async def _session(self) -> Session | None:
-        """The bound session with the fewest outstanding PDUs, waiting a little for one."""
-        for _ in range(2):
-            senders = [link.sender for link in self._links.values() if link.sender is not None]
-            live = [s for s in senders if s.bound and not s.closed.is_set()]
+        """The bound session with the fewest outstanding PDUs, waiting a little for one (a
+        link that just dropped is usually bound again within a second or two)."""
+        deadline = time.monotonic() + SESSION_WAIT_SECONDS
+        while True:
+            live = [
+                link.sender
+                for link in self._links.values()
+                if link.sender is not None and link.sender.bound and not link.sender.closed.is_set()
+            ]
             if live:
-                return min(live, key=lambda s: s.outstanding)
-            self._bound.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._bound.wait(), SESSION_WAIT_SECONDS)
-        return None
+                return min(live, key=lambda session: session.outstanding)
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
 
     # -- inbound -----------------------------------------------------------------------
 

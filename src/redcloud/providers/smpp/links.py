@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -47,13 +46,11 @@ class Link:
         password: str,
         on_deliver: DeliverHandler,
         stats: LinkStats,
-        on_change: Callable[[], None],
     ) -> None:
         self.name, self.slot, self.options = name, slot, options
         self._password = password
         self._on_deliver = on_deliver
         self.stats = stats
-        self._on_change = on_change
         self.sender: Session | None = None  # bound and able to submit
         self._sessions: list[Session] = []
         self._task: asyncio.Task[None] | None = None
@@ -109,14 +106,12 @@ class Link:
             self.stats.binds += 1
             failures = 0
             self.sender = sessions[0]
-            self._on_change()
             log.info("smpp bound", connector=self.name, slot=self.slot, binds=binds)
             await asyncio.wait(
                 [asyncio.ensure_future(s.closed.wait()) for s in sessions],
                 return_when=asyncio.FIRST_COMPLETED,
             )
             self.sender = None
-            self._on_change()
             if not self._stopping:
                 self.stats.fail("connection lost")
                 log.warning("smpp link lost; reconnecting", connector=self.name, slot=self.slot)
