@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,61 @@ def statuses(receiver: Receiver, message_id: str) -> list[str]:
     ]
 
 
+@dataclass
+class Carrier:
+    """A test SMSC, the demo number routed to an SMPP connector to it once `start` runs the
+    pipeline, and the receiver its webhooks reach."""
+
+    api: httpx.AsyncClient
+    auth: dict[str, str]
+    receiver: Receiver
+    smsc: Smsc
+    start: StartLink
+
+    async def send(self, text: str, to: str) -> str:
+        return await send_text(self.api, self.auth, text, to)
+
+    async def final(self, message_id: str, timeout: float = 20) -> dict[str, Any]:
+        return await final_event(self.receiver, message_id, timeout)
+
+    def statuses(self, message_id: str) -> list[str]:
+        return statuses(self.receiver, message_id)
+
+    async def bound(self) -> None:
+        await self.smsc.wait_for(lambda e: e["event"] == "bind")
+
+    async def deliver(self, payload: bytes, **fields: Any) -> None:
+        """An inbound deliver_sm from the SMSC, to the demo number unless told otherwise."""
+        await self.smsc.command(
+            cmd="deliver",
+            source=fields.pop("source", "15005550006"),
+            destination=fields.pop("destination", "15551234567"),
+            shortMessage=payload.hex(),
+            **fields,
+        )
+
+    async def inbound(self, count: int = 1, timeout: float = 15) -> list[dict[str, Any]]:
+        """The data of the first `count` message.inbound webhooks."""
+
+        def found() -> list[dict[str, Any]]:
+            events = self.receiver.events()
+            return [e["data"] for e in events if e["eventType"] == "message.inbound"]
+
+        await self.receiver.wait_for(lambda _: len(found()) >= count, timeout=timeout)
+        return found()
+
+
+@pytest.fixture
+def carrier(
+    api: httpx.AsyncClient,
+    auth: dict[str, str],
+    receiver: Receiver,
+    smsc: Smsc,
+    start_link: StartLink,
+) -> Carrier:
+    return Carrier(api, auth, receiver, smsc, start_link)
+
+
 async def status_of(db: Database, message_id: str) -> Message:
     async with db.session() as session:
         message = await session.get(Message, message_id)
@@ -149,18 +205,14 @@ async def published(db: Database, predicate: Callable[[dict[str, Any]], bool]) -
 
 
 async def test_a_short_message_goes_as_one_gsm_submit_and_its_receipt_delivers_it(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    message_id = await send_text(api, auth, "Hello €uro [ok]", "+15005550006")
-    await receiver.wait_for(lambda r: len(r.of(message_id)) == 3)
-    assert statuses(receiver, message_id) == ["queued", "sent", "delivered"]
-    final = max(receiver.of(message_id), key=lambda e: e["sequence"])
-    (submit,) = smsc.of("submit")
+    await carrier.start()
+    message_id = await carrier.send("Hello €uro [ok]", "+15005550006")
+    await carrier.receiver.wait_for(lambda r: len(r.of(message_id)) == 3)
+    assert carrier.statuses(message_id) == ["queued", "sent", "delivered"]
+    final = max(carrier.receiver.of(message_id), key=lambda e: e["sequence"])
+    (submit,) = carrier.smsc.of("submit")
     assert submit["source"] == "15551234567"
     assert submit["destination"] == "15005550006"
     assert submit["dataCoding"] == 0
@@ -171,7 +223,7 @@ async def test_a_short_message_goes_as_one_gsm_submit_and_its_receipt_delivers_i
     assert 35_900 < (expires - dt.datetime.now(dt.UTC)).total_seconds() <= 36_000
     assert submit["text"] == "Hello €uro [ok]"  # their GSM 03.38 reading of our octets
     assert final["data"]["providerMessageRef"] == "1001"
-    shown = await api.get(f"/api/core/messages/{message_id}", headers=auth)
+    shown = await carrier.api.get(f"/api/core/messages/{message_id}", headers=carrier.auth)
     assert (shown.json()["encoding"], shown.json()["segments"]) == ("GSM-7", 1)
 
 
@@ -179,17 +231,13 @@ LONG_GSM = "x" * 152 + "€" + "y" * 40  # the escape pair must not straddle the
 
 
 async def test_a_long_message_goes_as_udh_parts_and_is_delivered_when_every_part_is(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    message_id = await send_text(api, auth, LONG_GSM, "+15005550006")
-    final = await final_event(receiver, message_id)
+    await carrier.start()
+    message_id = await carrier.send(LONG_GSM, "+15005550006")
+    final = await carrier.final(message_id)
     assert final["data"]["status"] == "delivered"
-    submits = sorted(smsc.of("submit"), key=lambda s: str(s["udh"]))
+    submits = sorted(carrier.smsc.of("submit"), key=lambda s: str(s["udh"]))
     assert len(submits) == 2
     headers = [bytes.fromhex(s["udh"]) for s in submits]
     reference = headers[0][2]
@@ -200,17 +248,13 @@ async def test_a_long_message_goes_as_udh_parts_and_is_delivered_when_every_part
 
 
 async def test_sar_parts_carry_the_sar_tlvs(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link(split="sar")
+    await carrier.start(split="sar")
     text = "😀" * 40  # UCS-2: 80 code units, two parts of at most 67, no pair split
-    message_id = await send_text(api, auth, text, "+15005550006")
-    assert (await final_event(receiver, message_id))["data"]["status"] == "delivered"
-    submits = sorted(smsc.of("submit"), key=lambda s: s["tlvs"]["sar_segment_seqnum"])
+    message_id = await carrier.send(text, "+15005550006")
+    assert (await carrier.final(message_id))["data"]["status"] == "delivered"
+    submits = sorted(carrier.smsc.of("submit"), key=lambda s: s["tlvs"]["sar_segment_seqnum"])
     assert [s["tlvs"]["sar_segment_seqnum"] for s in submits] == [1, 2]
     assert {s["tlvs"]["sar_total_segments"] for s in submits} == {2}
     assert len({s["tlvs"]["sar_msg_ref_num"] for s in submits}) == 1
@@ -220,16 +264,12 @@ async def test_sar_parts_carry_the_sar_tlvs(
 
 
 async def test_payload_mode_sends_one_pdu_with_message_payload(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link(split="payload")
-    message_id = await send_text(api, auth, LONG_GSM, "+15005550006")
-    assert (await final_event(receiver, message_id))["data"]["status"] == "delivered"
-    (submit,) = smsc.of("submit")
+    await carrier.start(split="payload")
+    message_id = await carrier.send(LONG_GSM, "+15005550006")
+    assert (await carrier.final(message_id))["data"]["status"] == "delivered"
+    (submit,) = carrier.smsc.of("submit")
     assert submit["text"] == ""
     assert submit["payload"] == LONG_GSM
 
@@ -239,33 +279,26 @@ async def test_payload_mode_sends_one_pdu_with_message_payload(
 
 @pytest.mark.smsc(receiptIdFormat="dec")
 async def test_decimal_receipts_for_hex_ids_match_with_hex_to_dec(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link(dlr_id_format="hex-to-dec")
-    message_id = await send_text(api, auth, "hex in the response", "+15005550006")
-    assert (await final_event(receiver, message_id))["data"]["status"] == "delivered"
-    (receipt,) = smsc.of("receipt_resp")
+    await carrier.start(dlr_id_format="hex-to-dec")
+    message_id = await carrier.send("hex in the response", "+15005550006")
+    assert (await carrier.final(message_id))["data"]["status"] == "delivered"
+    (receipt,) = carrier.smsc.of("receipt_resp")
     assert receipt["id"] == "0000004097"  # 0x1001, zero-padded, as some carriers write it
     assert receipt["status"] == 0
 
 
 @pytest.mark.smsc(receiptIdFormat="dec")
 async def test_a_receipt_whose_id_matches_no_part_is_kept_and_counted(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
     db: Database,
     cli: Any,
 ) -> None:
-    await start_link()  # dlr-id-format same: "0000004097" is not "1001", and is not guessed
-    message_id = await send_text(api, auth, "never matched", "+15005550006")
-    await smsc.wait_for(lambda e: e["event"] == "receipt_resp")
-    assert smsc.of("receipt_resp")[0]["status"] == 0  # answered all the same
+    await carrier.start()  # dlr-id-format same: "0000004097" is not "1001", and is not guessed
+    message_id = await carrier.send("never matched", "+15005550006")
+    await carrier.smsc.wait_for(lambda e: e["event"] == "receipt_resp")
+    assert carrier.smsc.of("receipt_resp")[0]["status"] == 0  # answered all the same
     assert (await status_of(db, message_id)).status == "sent"
     async with db.session() as session:
         waiting = (
@@ -278,31 +311,24 @@ async def test_a_receipt_whose_id_matches_no_part_is_kept_and_counted(
 
 @pytest.mark.smsc(receiptBeforeResp=True, respondDelayMs=300, receiptTlv=True)
 async def test_a_receipt_that_overtakes_its_response_is_still_matched(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    message_id = await send_text(api, auth, "receipt first", "+15005550006")
-    await receiver.wait_for(lambda r: len(r.of(message_id)) == 3)
-    assert statuses(receiver, message_id) == ["queued", "sent", "delivered"]
-    receipt = smsc.of("receipt_resp")[0]
-    submit_at = smsc.events.index(smsc.of("submit")[0])
-    assert smsc.events.index(receipt) > submit_at
+    await carrier.start()
+    message_id = await carrier.send("receipt first", "+15005550006")
+    await carrier.receiver.wait_for(lambda r: len(r.of(message_id)) == 3)
+    assert carrier.statuses(message_id) == ["queued", "sent", "delivered"]
+    receipt = carrier.smsc.of("receipt_resp")[0]
+    submit_at = carrier.smsc.events.index(carrier.smsc.of("submit")[0])
+    assert carrier.smsc.events.index(receipt) > submit_at
 
 
 @pytest.mark.smsc(statFor={"15005550002": "UNDELIV"})
 async def test_an_undelivered_receipt_fails_the_message_with_the_carrier_error(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    message_id = await send_text(api, auth, "to a dead phone", "+15005550002")
-    final = await final_event(receiver, message_id)
+    await carrier.start()
+    message_id = await carrier.send("to a dead phone", "+15005550002")
+    final = await carrier.final(message_id)
     assert final["data"]["status"] == "failed"
     assert final["data"]["error"] == {
         "code": "SMPP_UNDELIV",
@@ -312,14 +338,11 @@ async def test_an_undelivered_receipt_fails_the_message_with_the_carrier_error(
 
 @pytest.mark.smsc(statForSubmit={"2": "EXPIRED"})
 async def test_a_long_message_fails_when_any_part_fails(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    message_id = await send_text(api, auth, "z" * 200, "+15005550006")
-    final = await final_event(receiver, message_id)
+    await carrier.start()
+    message_id = await carrier.send("z" * 200, "+15005550006")
+    final = await carrier.final(message_id)
     assert final["data"]["status"] == "failed"
     assert final["data"]["error"]["code"] == "SMPP_EXPIRED"
     assert final["data"]["error"]["message"].endswith("for part 2 of 2")
@@ -330,18 +353,14 @@ async def test_a_long_message_fails_when_any_part_fails(
 
 @pytest.mark.smsc(throttleFirst=3, queueFullFirst=2)
 async def test_throttled_and_queue_full_answers_pause_and_retry_never_fail(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
     db: Database,
 ) -> None:
-    await start_link()
-    ids = [await send_text(api, auth, f"busy {n}", "+15005550006") for n in range(3)]
+    await carrier.start()
+    ids = [await carrier.send(f"busy {n}", "+15005550006") for n in range(3)]
     for message_id in ids:
-        assert (await final_event(receiver, message_id))["data"]["status"] == "delivered"
-    assert len(smsc.of("submit")) == 3 + 5  # five refusals, each tried again
+        assert (await carrier.final(message_id))["data"]["status"] == "delivered"
+    assert len(carrier.smsc.of("submit")) == 3 + 5  # five refusals, each tried again
     live = await published(db, lambda live: live["throttled"] == 5)
     assert live["bound_sessions"] == 1
     assert live["failed"] == 0
@@ -349,68 +368,36 @@ async def test_throttled_and_queue_full_answers_pause_and_retry_never_fail(
 
 @pytest.mark.smsc(rejectFor={"15005550009": 11})
 async def test_a_permanent_refusal_fails_the_message_with_the_smpp_status(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    message_id = await send_text(api, auth, "nowhere", "+15005550009")
-    final = await final_event(receiver, message_id)
+    await carrier.start()
+    message_id = await carrier.send("nowhere", "+15005550009")
+    final = await carrier.final(message_id)
     assert final["data"]["status"] == "failed"
     assert final["data"]["error"] == {
         "code": "SMPP_ESME_RINVDSTADR",
         "message": "The carrier refused part 1: ESME_RINVDSTADR (0x0000000b)",
     }
-    assert len(smsc.of("submit")) == 1  # not retried
+    assert len(carrier.smsc.of("submit")) == 1  # not retried
 
 
 @pytest.mark.smsc(respondDelayMs=400)
 async def test_a_dropped_connection_requeues_every_unacknowledged_submit(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link(window=8)
-    ids = [await send_text(api, auth, f"in flight {n}", "+15005550006") for n in range(12)]
-    await smsc.wait_for(lambda e: e["event"] == "submit" and e["outstanding"] >= 8)
-    await smsc.command(cmd="drop")
+    await carrier.start(window=8)
+    ids = [await carrier.send(f"in flight {n}", "+15005550006") for n in range(12)]
+    await carrier.smsc.wait_for(lambda e: e["event"] == "submit" and e["outstanding"] >= 8)
+    await carrier.smsc.command(cmd="drop")
     for message_id in ids:
-        assert (await final_event(receiver, message_id, timeout=30))["data"][
-            "status"
-        ] == "delivered"
-    binds = [e for e in smsc.of("bind") if e["ok"]]
+        assert (await carrier.final(message_id, timeout=30))["data"]["status"] == "delivered"
+    binds = [e for e in carrier.smsc.of("bind") if e["ok"]]
     assert len(binds) == 2  # bound again after the drop
-    texts = [s["text"] for s in smsc.of("submit")]
+    texts = [s["text"] for s in carrier.smsc.of("submit")]
     assert set(texts) == {f"in flight {n}" for n in range(12)}
 
 
 # -- inbound --------------------------------------------------------------------------------
-
-
-async def inbound_texts(
-    receiver: Receiver, count: int = 1, timeout: float = 15
-) -> list[dict[str, Any]]:
-    """The data of the first `count` message.inbound webhooks."""
-
-    def inbound() -> list[dict[str, Any]]:
-        return [e["data"] for e in receiver.events() if e["eventType"] == "message.inbound"]
-
-    await receiver.wait_for(lambda r: len(inbound()) >= count, timeout=timeout)
-    return inbound()
-
-
-async def deliver(smsc: Smsc, payload: bytes, **fields: Any) -> None:
-    await smsc.command(
-        cmd="deliver",
-        source=fields.pop("source", "15005550006"),
-        destination=fields.pop("destination", "15551234567"),
-        shortMessage=payload.hex(),
-        **fields,
-    )
 
 
 def udh8(reference: int, total: int, seq: int) -> bytes:
@@ -422,60 +409,58 @@ def udh16(reference: int, total: int, seq: int) -> bytes:
 
 
 async def test_an_inbound_sms_becomes_message_inbound_to_its_number(
-    receiver: Receiver, smsc: Smsc, start_link: StartLink
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    await smsc.wait_for(lambda e: e["event"] == "bind")
-    await deliver(smsc, encode_gsm7("Hi! 10€ [ok] @home"))
-    (data,) = await inbound_texts(receiver)
+    await carrier.start()
+    await carrier.bound()
+    await carrier.deliver(encode_gsm7("Hi! 10€ [ok] @home"))
+    (data,) = await carrier.inbound()
     assert (data["from"], data["to"], data["text"]) == (
         "+15005550006",
         "+15551234567",
         "Hi! 10€ [ok] @home",
     )
     assert data["numberId"] == "num_abc123"
-    assert (await smsc.wait_for(lambda e: e["event"] == "deliver_sm_resp"))["status"] == 0
+    assert (await carrier.smsc.wait_for(lambda e: e["event"] == "deliver_sm_resp"))["status"] == 0
 
 
 async def test_udh_parts_out_of_order_are_reassembled_into_one_message(
-    receiver: Receiver, smsc: Smsc, start_link: StartLink
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    await smsc.wait_for(lambda e: e["event"] == "bind")
+    await carrier.start()
+    await carrier.bound()
     first, second = "a" * 153, "b" * 20 + "{end}"
-    await deliver(smsc, udh8(7, 2, 2) + encode_gsm7(second), esmClass=0x40)
-    await deliver(smsc, udh8(7, 2, 1) + encode_gsm7(first), esmClass=0x40)
-    (data,) = await inbound_texts(receiver)
+    await carrier.deliver(udh8(7, 2, 2) + encode_gsm7(second), esmClass=0x40)
+    await carrier.deliver(udh8(7, 2, 1) + encode_gsm7(first), esmClass=0x40)
+    (data,) = await carrier.inbound()
     assert data["text"] == first + second
     await asyncio.sleep(0.3)
-    assert len(await inbound_texts(receiver)) == 1  # one message, not one per part
+    assert len(await carrier.inbound()) == 1  # one message, not one per part
 
 
 async def test_ucs2_parts_with_16_bit_references_keep_a_split_surrogate_pair_whole(
-    receiver: Receiver, smsc: Smsc, start_link: StartLink
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    await smsc.wait_for(lambda e: e["event"] == "bind")
+    await carrier.start()
+    await carrier.bound()
     octets = ("Привет " + "😀" + " мир").encode("utf-16-be")
     cut = len("Привет ") * 2 + 2  # between the emoji's two surrogates
-    await deliver(smsc, udh16(0x1234, 2, 1) + octets[:cut], esmClass=0x40, dataCoding=8)
-    await deliver(smsc, udh16(0x1234, 2, 2) + octets[cut:], esmClass=0x40, dataCoding=8)
-    (data,) = await inbound_texts(receiver)
+    await carrier.deliver(udh16(0x1234, 2, 1) + octets[:cut], esmClass=0x40, dataCoding=8)
+    await carrier.deliver(udh16(0x1234, 2, 2) + octets[cut:], esmClass=0x40, dataCoding=8)
+    (data,) = await carrier.inbound()
     assert data["text"] == "Привет 😀 мир"
 
 
 @pytest.mark.parametrize("coding", [0, 8], ids=["gsm", "ucs2"])
-async def test_sar_parts_are_reassembled(
-    receiver: Receiver, smsc: Smsc, start_link: StartLink, coding: int
-) -> None:
-    await start_link()
-    await smsc.wait_for(lambda e: e["event"] == "bind")
+async def test_sar_parts_are_reassembled(carrier: Carrier, coding: int) -> None:
+    await carrier.start()
+    await carrier.bound()
     words = ("one ", "three €", "two ") if coding == 0 else ("один ", "три 😀", "два ")
     for seq, text in zip((1, 3, 2), words, strict=True):
         payload = encode_gsm7(text) if coding == 0 else text.encode("utf-16-be")
         tlvs = {"sar_msg_ref_num": 300, "sar_total_segments": 3, "sar_segment_seqnum": seq}
-        await deliver(smsc, payload, tlvs=tlvs, dataCoding=coding)
-    (data,) = await inbound_texts(receiver)
+        await carrier.deliver(payload, tlvs=tlvs, dataCoding=coding)
+    (data,) = await carrier.inbound()
     assert data["text"] == words[0] + words[2] + words[1]
 
 
@@ -484,46 +469,46 @@ async def test_sar_parts_are_reassembled(
     [(1, b"plain ascii", "plain ascii"), (3, "café".encode("latin-1"), "café")],
 )
 async def test_ia5_and_latin1_are_decoded(
-    receiver: Receiver, smsc: Smsc, start_link: StartLink, coding: int, payload: bytes, text: str
+    carrier: Carrier, coding: int, payload: bytes, text: str
 ) -> None:
-    await start_link()
-    await smsc.wait_for(lambda e: e["event"] == "bind")
-    await deliver(smsc, payload, dataCoding=coding)
-    (data,) = await inbound_texts(receiver)
+    await carrier.start()
+    await carrier.bound()
+    await carrier.deliver(payload, dataCoding=coding)
+    (data,) = await carrier.inbound()
     assert data["text"] == text
 
 
 async def test_national_senders_are_read_in_the_country_of_the_number(
-    receiver: Receiver, smsc: Smsc, start_link: StartLink
+    carrier: Carrier,
 ) -> None:
-    await start_link()
-    await smsc.wait_for(lambda e: e["event"] == "bind")
-    await deliver(smsc, b"national", source="5005550006", sourceTon=2)
-    (data,) = await inbound_texts(receiver)
+    await carrier.start()
+    await carrier.bound()
+    await carrier.deliver(b"national", source="5005550006", sourceTon=2)
+    (data,) = await carrier.inbound()
     assert data["from"] == "+15005550006"
 
 
 async def test_parts_still_missing_at_the_timeout_are_delivered_as_they_are(
-    receiver: Receiver, smsc: Smsc, start_link: StartLink
+    carrier: Carrier,
 ) -> None:
-    await start_link()  # smpp_reassembly_seconds = 1
-    await smsc.wait_for(lambda e: e["event"] == "bind")
-    await deliver(smsc, udh8(9, 3, 1) + encode_gsm7("the start "), esmClass=0x40)
-    await deliver(smsc, udh8(9, 3, 3) + encode_gsm7("the end"), esmClass=0x40)
-    (data,) = await inbound_texts(receiver, timeout=10)
+    await carrier.start()  # smpp_reassembly_seconds = 1
+    await carrier.bound()
+    await carrier.deliver(udh8(9, 3, 1) + encode_gsm7("the start "), esmClass=0x40)
+    await carrier.deliver(udh8(9, 3, 3) + encode_gsm7("the end"), esmClass=0x40)
+    (data,) = await carrier.inbound(timeout=10)
     assert data["text"] == "the start the end"
 
 
 async def test_malformed_and_unroutable_deliver_sm_are_answered(
-    db: Database, receiver: Receiver, smsc: Smsc, start_link: StartLink
+    carrier: Carrier, db: Database
 ) -> None:
-    await start_link()
-    await smsc.wait_for(lambda e: e["event"] == "bind")
-    await deliver(smsc, bytes.fromhex("ff00"), esmClass=0x40)  # a UDH longer than the message
-    await deliver(smsc, b"to nobody", destination="15009990000")
-    await deliver(smsc, b"", esmClass=0x04)  # a receipt without an id
-    await smsc.wait_for(lambda e: len(smsc.of("deliver_sm_resp")) == 3)
-    assert [e["status"] for e in smsc.of("deliver_sm_resp")] == [0, 0, 0]
+    await carrier.start()
+    await carrier.bound()
+    await carrier.deliver(bytes.fromhex("ff00"), esmClass=0x40)  # a UDH longer than the message
+    await carrier.deliver(b"to nobody", destination="15009990000")
+    await carrier.deliver(b"", esmClass=0x04)  # a receipt without an id
+    await carrier.smsc.wait_for(lambda e: len(carrier.smsc.of("deliver_sm_resp")) == 3)
+    assert [e["status"] for e in carrier.smsc.of("deliver_sm_resp")] == [0, 0, 0]
     async with db.session() as session:
         unrouted = (await session.scalars(select(UnroutedInbound))).all()
     assert [(u.to_e164, u.text) for u in unrouted] == [("+15009990000", "to nobody")]
@@ -533,63 +518,51 @@ async def test_malformed_and_unroutable_deliver_sm_are_answered(
 
 
 async def test_mps_paces_submits_in_segments(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
 ) -> None:
-    await start_link(mps=5)
-    await smsc.wait_for(lambda e: e["event"] == "bind")
-    ids = [await send_text(api, auth, f"paced {n} " + "p" * 160, "+15005550006") for n in range(5)]
+    await carrier.start(mps=5)
+    await carrier.bound()
+    ids = [await carrier.send(f"paced {n} " + "p" * 160, "+15005550006") for n in range(5)]
     for message_id in ids:
-        await final_event(receiver, message_id)
-    moments = sorted(s["at"] for s in smsc.of("submit"))
+        await carrier.final(message_id)
+    moments = sorted(s["at"] for s in carrier.smsc.of("submit"))
     assert len(moments) == 10  # two segments each
     # Ten tokens at five a second: the last cannot go before 1.8 s after the first.
     assert moments[-1] - moments[0] >= 1700
 
 
 async def test_a_wrong_password_is_shown_and_messages_wait_then_expire(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
     db: Database,
 ) -> None:
-    await start_link(password="wrong", validity_seconds=2)
-    message_id = await send_text(api, auth, "never bound", "+15005550006")
+    await carrier.start(password="wrong", validity_seconds=2)
+    message_id = await carrier.send("never bound", "+15005550006")
     live = await published(db, lambda live: bool(live["last_error"]))
     assert live["last_error"] == "ESME_RINVPASWD (0x0000000e)"
     assert live["bound_sessions"] == 0
-    final = await final_event(receiver, message_id, timeout=15)
+    final = await carrier.final(message_id, timeout=15)
     assert final["data"]["status"] == "failed"
     assert final["data"]["error"] == {
         "code": "VALIDITY_EXPIRED",
         "message": "Not accepted by the carrier within the message's validity of 2 seconds",
     }
-    assert smsc.of("submit") == []
+    assert carrier.smsc.of("submit") == []
 
 
 async def test_disabling_a_connector_unbinds_it_and_messages_wait_for_it(
-    api: httpx.AsyncClient,
-    auth: dict[str, str],
-    receiver: Receiver,
-    smsc: Smsc,
-    start_link: StartLink,
+    carrier: Carrier,
     cli: Any,
 ) -> None:
-    await start_link()
-    await smsc.wait_for(lambda e: e["event"] == "bind")
+    await carrier.start()
+    await carrier.bound()
     await cli("connectors", "set-status", LINK, "disabled")
-    await smsc.wait_for(lambda e: e["event"] == "unbind", timeout=5)
-    message_id = await send_text(api, auth, "held", "+15005550006")
+    await carrier.smsc.wait_for(lambda e: e["event"] == "unbind", timeout=5)
+    message_id = await carrier.send("held", "+15005550006")
     await asyncio.sleep(1)
-    assert smsc.of("submit") == []
+    assert carrier.smsc.of("submit") == []
     await cli("connectors", "set-status", LINK, "enabled")
-    assert (await final_event(receiver, message_id))["data"]["status"] == "delivered"
-    assert len([e for e in smsc.of("bind") if e["ok"]]) == 2
+    assert (await carrier.final(message_id))["data"]["status"] == "delivered"
+    assert len([e for e in carrier.smsc.of("bind") if e["ok"]]) == 2
 
 
 async def test_add_smpp_checks_options_and_never_shows_the_password(
