@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from redcloud.config import Settings
@@ -18,7 +19,7 @@ from redcloud.db import Database
 from redcloud.messages.models import Message
 from redcloud.pipeline import Pipeline
 from redcloud.providers.models import Connector, SandboxSubmission
-from redcloud.providers.registry import Registry
+from redcloud.providers.registry import Registry, Unavailable
 from tests.factories import send, send_body
 from tests.receiver import Receiver
 from tests.test_cli import as_json
@@ -129,3 +130,41 @@ async def test_concurrent_lookups_start_each_adapter_once(db: Database) -> None:
     assert started == ["counting"]
     assert len({id(a) for a in adapters}) == 1
     await registry.stop()
+
+
+async def test_a_connector_that_cannot_start_holds_only_its_own_messages(db: Database) -> None:
+    """A link whose adapter fails to start (its password encrypted with another key, say)
+    leaves the other connectors running; its own messages wait."""
+    await add_link(db, "broken-link")
+    async with db.session(write=True) as session:
+        link = await session.get(Connector, "broken-link")
+        assert link is not None
+        link.kind = "fragile"
+
+    def fragile(_config: object) -> Any:
+        raise ValueError("Cannot decrypt: REDCLOUD_SECRET_KEY is not the key it was stored with")
+
+    registry = Registry(db, {"sandbox": lambda _config: _Quiet(), "fragile": fragile})  # type: ignore[dict-item]
+    await registry.start()
+    try:
+        assert isinstance(await registry.provider_for(None), _Quiet)
+        with pytest.raises(Unavailable, match="cannot run in this worker"):
+            await registry.provider_for("broken-link")
+    finally:
+        await registry.stop()
+
+
+class _Quiet:
+    name = "quiet"
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    def health(self) -> dict[str, object]:
+        return {"state": "up"}
+
+    async def submit(self, message: object) -> object:
+        raise AssertionError("not used here")

@@ -140,8 +140,16 @@ class Registry:
                 factory = self.factories.get(entry.kind)
                 if factory is None:
                     continue  # a kind this version cannot run: its messages wait
-                adapter = factory(entry)
-                await adapter.start()
+                try:
+                    adapter = factory(entry)
+                    await adapter.start()
+                except Exception as exc:  # one broken connector must not stop the others
+                    log.error(
+                        "connector cannot start; its messages wait",
+                        connector=name,
+                        error=safe_error(exc),
+                    )
+                    continue
                 self._adapters[name] = adapter
                 log.info("connector started", connector=name, kind=entry.kind)
         self._entries = entries
