@@ -200,6 +200,8 @@ def test_backoff_is_jittered_and_capped() -> None:
     [
         ({"port": 0}, "--port"),
         ({"system_id": "x" * 16}, "--system-id"),
+        ({"system_id": "acmé"}, "--system-id"),
+        ({"system_type": "a\x00b"}, "--system-type"),
         ({"bind": "both"}, "--bind"),
         ({"binds": 0}, "--binds"),
         ({"window": 0}, "--window"),

@@ -14,7 +14,7 @@ import structlog
 
 from redcloud.providers.smpp.options import SmppOptions
 from redcloud.providers.smpp.pdu import Status
-from redcloud.providers.smpp.session import BindFailed, DeliverHandler, Session, SessionError
+from redcloud.providers.smpp.session import BindFailed, DeliverHandler, Session
 
 log = structlog.get_logger("redcloud.smpp")
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0
@@ -88,7 +88,9 @@ class Link:
                 for session in sessions:
                     self._sessions.append(session)  # closed by stop() even mid-bind
                     await session.open()
-            except (SessionError, OSError, TimeoutError) as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # refused, unreachable, TLS, or a bad option: retry
                 failures += 1
                 self.stats.fail(_describe(exc))
                 log.warning(
@@ -107,10 +109,12 @@ class Link:
             failures = 0
             self.sender = sessions[0]
             log.info("smpp bound", connector=self.name, slot=self.slot, binds=binds)
-            await asyncio.wait(
-                [asyncio.ensure_future(s.closed.wait()) for s in sessions],
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            waiters = [asyncio.ensure_future(s.closed.wait()) for s in sessions]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
             self.sender = None
             if not self._stopping:
                 self.stats.fail("connection lost")

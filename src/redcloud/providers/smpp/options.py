@@ -44,8 +44,14 @@ class SmppOptions:
     def __post_init__(self) -> None:
         check(bool(self.host.strip()), "--host must name the carrier's SMSC")
         check(1 <= self.port <= 65535, "--port must be between 1 and 65535")
-        check(0 < len(self.system_id) <= 15, "--system-id must be 1 to 15 characters")
-        check(len(self.system_type) <= 12, "--system-type must be at most 12 characters")
+        check(
+            0 < len(self.system_id) <= 15 and _printable(self.system_id),
+            "--system-id must be 1 to 15 printable ASCII characters",
+        )
+        check(
+            len(self.system_type) <= 12 and _printable(self.system_type),
+            "--system-type must be at most 12 printable ASCII characters",
+        )
         check(self.bind in BIND_MODES, "--bind must be transceiver or split")
         check(1 <= self.binds <= 64, "--binds must be between 1 and 64")
         check(1 <= self.window <= 1024, "--window must be between 1 and 1024")
@@ -69,6 +75,11 @@ class SmppOptions:
         return cls(**{k: v for k, v in raw.items() if k in known})
 
 
+def _printable(text: str) -> bool:
+    """What a C-octet string field can carry: ASCII without control characters."""
+    return all(" " <= char <= "~" for char in text)
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise InvalidOption(message)
@@ -77,6 +88,6 @@ def check(condition: bool, message: str) -> None:
 def check_password(password: str) -> None:
     """SMPP 3.4 passwords are at most 8 characters of ASCII."""
     check(
-        0 < len(password) <= 8 and password.isascii() and "\x00" not in password,
-        "--password must be 1 to 8 ASCII characters (SMPP 3.4 allows no more)",
+        0 < len(password) <= 8 and _printable(password),
+        "--password must be 1 to 8 printable ASCII characters (SMPP 3.4 allows no more)",
     )
