@@ -161,7 +161,7 @@ class SmppConnector:
         while True:
             try:
                 async with self.db.transaction(write=True) as conn:
-                    held = await leases.round_(
+                    held, share = await leases.round_(
                         conn,
                         self.name,
                         self.holder,
@@ -170,7 +170,11 @@ class SmppConnector:
                         self.health(),
                     )
                 self._last_round_ok = time.monotonic()
-                await self._follow(held)
+                extra = set(sorted(held)[share:])
+                await self._follow(held - extra)  # closes the extra sessions first
+                if extra:
+                    async with self.db.transaction(write=True) as conn:
+                        await leases.release(conn, self.name, self.holder, extra)
                 if self.reassembly_seconds:
                     async with self.db.session(write=True) as session:
                         await inbound.expire(session, self.name, self.reassembly_seconds)

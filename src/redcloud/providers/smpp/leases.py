@@ -2,8 +2,9 @@
 
 Each worker running a connector is a member (a row it refreshes with its live state). Every
 round it renews its slots' leases and moves toward its fair share, ceil(binds / members):
-it takes free or expired slots while below it and hands back slots while above it. A worker
-that dies stops renewing; its slots expire and the others take them over.
+it takes free or expired slots while below it, and while above it closes the extra
+sessions first and then hands their slots back. A worker that dies stops renewing; its
+slots expire and the others take them over.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ async def round_(
     binds: int,
     lease_seconds: float,
     state: dict[str, Any],
-) -> set[int]:
-    """One round for this member: publish its state, renew its leases, take or hand back
-    slots toward its share. The slots it holds afterwards."""
+) -> tuple[set[int], int]:
+    """One round for this member: publish its state, renew its leases, take free slots
+    while below its share. The slots it holds afterwards, and its share: slots above the
+    share are handed back with `release` once their sessions are closed, so the cluster
+    never runs more than `binds` sessions, not even for a moment."""
     now = utcnow()
     expires = now + dt.timedelta(seconds=lease_seconds)
     member = _insert(conn, _members).values(
@@ -73,15 +76,7 @@ async def round_(
             )
         ).all()
     )
-    if len(held) > share:
-        extra = sorted(held)[share:]
-        await conn.execute(
-            update(_binds)
-            .where(mine, _binds.c.slot.in_(extra), _binds.c.holder == holder)
-            .values(holder=None, expires_at=None)
-        )
-        held -= set(extra)
-    elif len(held) < share:
+    if len(held) < share:
         free = or_(_binds.c.holder.is_(None), _binds.c.expires_at < now)
         candidates = (
             await conn.scalars(
@@ -107,7 +102,20 @@ async def round_(
             _members.c.seen_at < now - dt.timedelta(days=1),
         )
     )
-    return held
+    return held, share
+
+
+async def release(conn: AsyncConnection, connector: str, holder: str, slots: set[int]) -> None:
+    """Hand back slots whose sessions this member has closed."""
+    await conn.execute(
+        update(_binds)
+        .where(
+            _binds.c.connector == connector,
+            _binds.c.holder == holder,
+            _binds.c.slot.in_(sorted(slots)),
+        )
+        .values(holder=None, expires_at=None)
+    )
 
 
 async def leave(conn: AsyncConnection, connector: str, holder: str) -> None:
