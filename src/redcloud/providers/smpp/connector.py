@@ -240,8 +240,13 @@ class SmppConnector:
             if not isinstance(outcome, str):
                 return outcome
             ids.append(outcome)
+        # An SMSC that answers without an id can send no matching receipt; such a part gets
+        # a key of its own so that it never collides with another message's.
         canonical = [
-            receipts.canonical(i, self.options.dlr_id_format, from_receipt=False) for i in ids
+            receipts.canonical(i, self.options.dlr_id_format, from_receipt=False)
+            if i
+            else f"(no id) {message.message_id}/{n}"
+            for n, i in enumerate(ids, start=1)
         ]
 
         async def record(conn: Any) -> None:
