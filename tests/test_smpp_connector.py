@@ -676,3 +676,21 @@ async def test_tls_links_verify_the_smsc_certificate(
         assert [e["ok"] for e in peer.of("bind")] == [True]
     finally:
         await peer.stop()
+
+
+async def test_stop_over_smpp_opts_out_and_is_confirmed_over_smpp(carrier: Carrier) -> None:
+    await carrier.start()
+    await carrier.bound()
+    await carrier.deliver(encode_gsm7("Stop!"))
+    (data,) = await carrier.inbound()
+    assert data["text"] == "Stop!"  # the client still gets it
+    confirmation = await carrier.smsc.wait_for(lambda e: e["event"] == "submit")
+    assert confirmation["destination"] == "15005550006"
+    assert confirmation["text"].startswith("You are unsubscribed")
+    refused = await send(
+        carrier.api, carrier.auth, send_body("num_abc123", to=["+15005550006"]), key="after"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"]["errors"][0]["error"]["code"] == (
+        "RECIPIENT_OPTED_OUT"
+    )

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         ge=1,
         description="A message the carrier has not accepted by then fails (VALIDITY_EXPIRED).",
     )
+    optout_on_revocation_words: bool = Field(
+        default=False,
+        description="Treat an inbound message that mentions STOP, CANCEL... as an opt-out.",
+    )
     smpp_lease_seconds: float = Field(
         default=15.0,
         ge=1,

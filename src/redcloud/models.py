@@ -1,6 +1,7 @@
 """Every table, imported in one place so metadata is complete for Alembic and tests."""
 
 from redcloud.auth.models import AccessToken, Account, ApiClient
+from redcloud.compliance.models import ConsentReply, ConsentReview, OptOut
 from redcloud.db import Base
 from redcloud.jobs.models import Job
 from redcloud.messages.models import IdempotencyRecord, Message, MessageEvent, UnroutedInbound
@@ -15,6 +16,8 @@ __all__ = [
     "Account",
     "ApiClient",
     "Base",
+    "ConsentReply",
+    "ConsentReview",
     "Connector",
     "IdempotencyRecord",
     "InventoryBlock",
@@ -23,6 +26,7 @@ __all__ = [
     "Message",
     "MessageEvent",
     "Number",
+    "OptOut",
     "RateCounter",
     "SandboxSubmission",
     "SmppBind",

@@ -62,6 +62,7 @@ class Pipeline:
                 lease_seconds=settings.smpp_lease_seconds,
                 default_validity_seconds=settings.message_validity_seconds,
                 reassembly_seconds=settings.smpp_reassembly_seconds,
+                revocation_opts_out=settings.optout_on_revocation_words,
             )
 
         registry = Registry(db, {"sandbox": lambda _connector: carrier, "smpp": smpp})

@@ -35,6 +35,8 @@ class ApiClient(Base):
     inbound_webhook_url: Mapped[str | None] = mapped_column(String(2048))
     delivery_webhook_url: Mapped[str | None] = mapped_column(String(2048))
     webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # What a recipient's STOP suppresses: the number it was sent to, or the whole client.
+    optout_scope: Mapped[str] = mapped_column(String(8), default="number", server_default="number")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

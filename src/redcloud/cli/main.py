@@ -20,6 +20,7 @@ from redcloud.cli import (
     listen,
     messages,
     numbers,
+    optouts,
     sandbox,
     webhooks,
 )
@@ -43,6 +44,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(messages.app, name="messages")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(optouts.app, name="optouts")
 app.command("listen")(listen.listen)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from redcloud.cli.common import JsonOption, emit, emit_one, fail, run_in_session
+from redcloud.cli.common import JsonOption, emit, emit_one, fail, run_in_session, settings
 from redcloud.messages import lifecycle
 from redcloud.messages.models import Message
 from redcloud.phone import Rejection, normalize
@@ -30,7 +30,14 @@ def inbound(
         fail("Give --text, --media-url, or both.")
     media = [{"sourceUrl": media_url}] if media_url else None
     result = run_in_session(
-        lambda s: lifecycle.receive_inbound(s, from_e164=sender, to_e164=to, text=text, media=media)
+        lambda s: lifecycle.receive_inbound(
+            s,
+            from_e164=sender,
+            to_e164=to,
+            text=text,
+            media=media,
+            revocation_opts_out=settings().optout_on_revocation_words,
+        )
     )
     if isinstance(result, Message):
         emit_one({"messageId": result.id, "routedTo": result.api_client_id}, as_json)

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from redcloud import ids
+from redcloud.compliance import consent
 from redcloud.db import table, utcnow
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, DeliverWebhook
 from redcloud.jobs.queue import enqueue, enqueue_many
@@ -241,6 +242,7 @@ async def receive_inbound(
     to_e164: str,
     text: str | None,
     media: list[dict[str, Any]] | None = None,
+    revocation_opts_out: bool = False,
 ) -> Message | UnroutedInbound:
     """A customer's message to one of our numbers, routed to its owner as message.inbound."""
     number = await session.scalar(select(Number).where(Number.e164 == to_e164))
@@ -301,4 +303,5 @@ async def receive_inbound(
     )
     session.add(event)
     enqueue(session, *DELIVER_WEBHOOK.job(DeliverWebhook(event.id)))
+    await consent.on_inbound(session, message, number, revocation_opts_out=revocation_opts_out)
     return message

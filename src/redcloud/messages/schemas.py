@@ -82,8 +82,10 @@ class SendRequest(BaseModel):
         max_length=MAX_RECIPIENTS,
         description="One or more E.164 recipient phone numbers. Each is checked on its own: "
         "one that is not a possible number for its country (libphonenumber's rule, which a "
-        "schema cannot state) is refused in `errors[]` while the others are accepted; if "
-        "none can be accepted the request is refused.",
+        "schema cannot state) is refused in `errors[]` while the others are accepted, as is "
+        "a repeat (`DUPLICATE_RECIPIENT`) and a recipient who opted out of this sender by "
+        "replying STOP (`RECIPIENT_OPTED_OUT`); if none can be accepted the request is "
+        "refused.",
         examples=[["+15551234567"]],
     )
     messageType: Literal["SMS", "MMS"]
@@ -104,7 +106,11 @@ class SendResult(BaseModel):
 
 class RecipientError(BaseModel):
     to: str
-    error: ErrorDetail
+    error: ErrorDetail = Field(
+        description="`code` is `INVALID_RECIPIENT`, `DUPLICATE_RECIPIENT` or "
+        "`RECIPIENT_OPTED_OUT` (the recipient replied STOP to this number or client; they "
+        "opt back in by texting START)."
+    )
 
 
 class SendResponse(BaseModel):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from redcloud import ids
 from redcloud.auth.service import AuthenticatedClient
+from redcloud.compliance import consent
 from redcloud.config import Settings
 from redcloud.db import table, utcnow
 from redcloud.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -109,8 +110,13 @@ async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
         return PlannedSend(SendOutcome(stored.status, stored.body, replayed=True))
 
     number = await sending_number(conn, client, request)
-    if not send.accepted:
-        errors = [r.as_json() for r in send.rejected]
+    accepted, rejected = send.accepted, send.rejected
+    opted_out = await consent.suppressed(conn, client.id, number.id, accepted)
+    if opted_out:
+        accepted = [to for to in accepted if to not in opted_out]
+        rejected = [*rejected, *(consent.refusal(to) for to in send.accepted if to in opted_out)]
+    if not accepted:
+        errors = [r.as_json() for r in rejected]
         raise InvalidRequest("No recipient could be accepted", {"errors": errors})
 
     media = [m.model_dump(exclude_unset=True) for m in request.media] if request.media else None
@@ -120,7 +126,7 @@ async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
     events: list[dict[str, Any]] = []
     jobs: list[tuple[str, dict[str, Any]]] = []
     results = []
-    for to in send.accepted:
+    for to in accepted:
         message_id = ids.message_id()
         messages.append(
             {
@@ -156,7 +162,7 @@ async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
         jobs.append(SUBMIT.job(Submit(message_id)))
         results.append({"to": to, "messageId": message_id, "status": "QUEUED"})
 
-    body = {"results": results, "errors": [r.as_json() for r in send.rejected]}
+    body = {"results": results, "errors": [r.as_json() for r in rejected]}
     record = idempotency.record_row(
         client.id, send.key, send.fingerprint, ACCEPTED, body, send.retention
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from redcloud.deps import CurrentClient, ReadSession, WriteSession
+from redcloud.deps import AppSettings, CurrentClient, ReadSession, WriteSession
 from redcloud.errors import Forbidden, InvalidRequest, NotFound
 from redcloud.inputs import E164_PATTERN, Text, present
 from redcloud.messages import lifecycle
@@ -68,7 +68,7 @@ class CapturedList(BaseModel):
     responses=core_errors(403, 404),
 )
 async def simulate_inbound(
-    body: InboundRequest, client: CurrentClient, session: WriteSession
+    body: InboundRequest, client: CurrentClient, session: WriteSession, settings: AppSettings
 ) -> InboundResult:
     sender = normalize(body.from_)
     if isinstance(sender, Rejection):
@@ -82,7 +82,12 @@ async def simulate_inbound(
         raise Forbidden("to is not a number owned by this API client", {"field": "to"})
     media = [{"sourceUrl": body.mediaUrl}] if body.mediaUrl else None
     message = await lifecycle.receive_inbound(
-        session, from_e164=sender, to_e164=body.to, text=body.text, media=media
+        session,
+        from_e164=sender,
+        to_e164=body.to,
+        text=body.text,
+        media=media,
+        revocation_opts_out=settings.optout_on_revocation_words,
     )
     return InboundResult(messageId=message.id)
 

@@ -101,6 +101,7 @@ class SmppConnector:
         lease_seconds: float = 15.0,
         default_validity_seconds: int = 36000,
         reassembly_seconds: float = 60.0,
+        revocation_opts_out: bool = False,
         holder: str | None = None,
     ) -> None:
         self.db, self.name, self.options = db, name, options
@@ -109,6 +110,7 @@ class SmppConnector:
         self.lease_round = max(0.2, lease_seconds / 5)
         self.validity_seconds = options.validity_seconds or default_validity_seconds
         self.reassembly_seconds = reassembly_seconds
+        self.revocation_opts_out = revocation_opts_out
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.counters = Counters()
         self.link_stats = LinkStats()
@@ -177,7 +179,12 @@ class SmppConnector:
                         await leases.release(conn, self.name, self.holder, extra)
                 if self.reassembly_seconds:
                     async with self.db.session(write=True) as session:
-                        await inbound.expire(session, self.name, self.reassembly_seconds)
+                        await inbound.expire(
+                            session,
+                            self.name,
+                            self.reassembly_seconds,
+                            revocation_opts_out=self.revocation_opts_out,
+                        )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -314,7 +321,9 @@ class SmppConnector:
             else:
                 message = inbound.read(pdu)
                 async with self.db.session(write=True) as session:
-                    await inbound.receive(session, self.name, message)
+                    await inbound.receive(
+                        session, self.name, message, revocation_opts_out=self.revocation_opts_out
+                    )
                 self.counters.inbound += 1
         except Exception as exc:
             log.warning("deliver_sm not stored; the SMSC will retry", error=safe_error(exc))

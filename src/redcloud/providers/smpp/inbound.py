@@ -175,12 +175,18 @@ def _add(dialect: str) -> Insert:
     return make(_parts).on_conflict_do_nothing()
 
 
-async def receive(session: AsyncSession, connector: str, message: Inbound) -> None:
+async def receive(
+    session: AsyncSession, connector: str, message: Inbound, *, revocation_opts_out: bool = False
+) -> None:
     """Deliver a whole inbound message, or keep a part and deliver the set it completes."""
     if message.concat is None:
         text_ = decode(message.data_coding, message.payload)
         await lifecycle.receive_inbound(
-            session, from_e164=message.source, to_e164=message.destination, text=text_
+            session,
+            from_e164=message.source,
+            to_e164=message.destination,
+            text=text_,
+            revocation_opts_out=revocation_opts_out,
         )
         return
     group = {
@@ -204,10 +210,12 @@ async def receive(session: AsyncSession, connector: str, message: Inbound) -> No
     }
     await session.execute(_add(dialect), row)
     if (await session.scalar(_COUNT, group) or 0) >= message.concat.total:
-        await _take_and_deliver(session, group)
+        await _take_and_deliver(session, group, revocation_opts_out)
 
 
-async def _take_and_deliver(session: AsyncSession, group: dict[str, object]) -> None:
+async def _take_and_deliver(
+    session: AsyncSession, group: dict[str, object], revocation_opts_out: bool
+) -> None:
     rows = sorted((await session.execute(_TAKE, group)).all(), key=lambda r: r.seq)
     if not rows:
         return  # another worker delivered them
@@ -223,7 +231,11 @@ async def _take_and_deliver(session: AsyncSession, group: dict[str, object]) -> 
             total=rows[0].total,
         )
     await lifecycle.receive_inbound(
-        session, from_e164=source, to_e164=destination, text=_join(parts)
+        session,
+        from_e164=source,
+        to_e164=destination,
+        text=_join(parts),
+        revocation_opts_out=revocation_opts_out,
     )
 
 
@@ -236,7 +248,13 @@ def _join(parts: list[tuple[int, bytes]]) -> str:
     )
 
 
-async def expire(session: AsyncSession, connector: str, timeout_seconds: float) -> int:
+async def expire(
+    session: AsyncSession,
+    connector: str,
+    timeout_seconds: float,
+    *,
+    revocation_opts_out: bool = False,
+) -> int:
     """Deliver, as they are, the part sets whose first part is older than the timeout."""
     cutoff = utcnow() - dt.timedelta(seconds=timeout_seconds)
     groups = (
@@ -257,5 +275,6 @@ async def expire(session: AsyncSession, connector: str, timeout_seconds: float) 
                 "destination": group.destination,
                 "reference": group.reference,
             },
+            revocation_opts_out,
         )
     return len(groups)
