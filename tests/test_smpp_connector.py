@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from redcloud.auth.security import SecretBox
 from redcloud.config import Settings
 from redcloud.db import Database
+from redcloud.health import readiness
 from redcloud.messages.models import Message, UnroutedInbound
 from redcloud.numbers.models import Number
 from redcloud.pipeline import Pipeline
@@ -694,3 +695,24 @@ async def test_stop_over_smpp_opts_out_and_is_confirmed_over_smpp(carrier: Carri
     assert refused.json()["error"]["details"]["errors"][0]["error"]["code"] == (
         "RECIPIENT_OPTED_OUT"
     )
+
+
+async def test_a_worker_whose_carrier_is_down_is_not_ready(carrier: Carrier) -> None:
+    pipeline = await carrier.start()
+    await carrier.bound()
+    for _ in range(50):  # the link is up a moment after the SMSC saw the bind
+        ready, checks = await readiness(pipeline.db, pipeline.registry)
+        if ready:
+            break
+        await asyncio.sleep(0.1)
+    assert ready, checks
+    await carrier.smsc.stop()
+    for _ in range(50):
+        ready, checks = await readiness(pipeline.db, pipeline.registry)
+        if not ready:
+            break
+        await asyncio.sleep(0.1)
+    assert not ready
+    link = checks["connectors"][LINK]
+    assert (link["ok"], link["slots"], link["bound_sessions"]) == (False, [0], 0)
+    assert checks["connectors"]["sandbox"]["ok"] is True

@@ -15,6 +15,7 @@ from redcloud.auth.routes import router as auth_router
 from redcloud.config import Settings
 from redcloud.db import Database
 from redcloud.handlers import install_error_handlers
+from redcloud.health import router as health_router
 from redcloud.logs import configure as configure_logging
 from redcloud.maintenance import purge_forever
 from redcloud.messages.batching import SendBatcher
@@ -63,7 +64,8 @@ def create_app(
                 stack.push_async_callback(db.dispose)
             stack.push_async_callback(app.state.sends.close)  # before the database closes
             if run_workers:
-                await stack.enter_async_context(Pipeline.build(db, settings).running())
+                app.state.pipeline = Pipeline.build(db, settings)
+                await stack.enter_async_context(app.state.pipeline.running())
             elif run_maintenance:
                 purge = asyncio.create_task(purge_forever(db, settings.purge_interval_seconds))
                 stack.callback(purge.cancel)
@@ -95,6 +97,7 @@ def create_app(
     app.include_router(numbers_router)
     app.include_router(messages_router)
     app.include_router(sandbox_router)
+    app.include_router(health_router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -157,11 +157,19 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    health_port: int | None = typer.Option(
+        None, "--health-port", help="Serve /healthz and /readyz on this port"
+    ),
+    health_host: str = typer.Option(
+        "127.0.0.1", "--health-host", help="Address for --health-port (0.0.0.0 in a container)"
+    ),
+) -> None:
     """Run the message pipeline alone: submit, delivery reports, webhooks, housekeeping.
 
     Stops on SIGTERM or Ctrl-C, finishing in-flight jobs (or handing them back).
     """
+    from redcloud.health import serve_probes
     from redcloud.pipeline import Pipeline
 
     config = settings()
@@ -173,10 +181,16 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        pipeline = Pipeline.build(db, config)
         try:
-            async with Pipeline.build(db, config).running():
+            async with pipeline.running():
+                probes = None
+                if health_port is not None:
+                    probes = await serve_probes(db, pipeline.registry, health_host, health_port)
                 out.print("Red Cloud worker running (Ctrl-C to stop)")
                 await stop.wait()
+                if probes is not None:
+                    await probes.cleanup()
         finally:
             await db.dispose()
 

@@ -109,6 +109,10 @@ class Registry:
             raise Unavailable(f"connector {name} ({entry.kind}) cannot run in this worker")
         return adapter
 
+    def adapters(self) -> dict[str, Provider]:
+        """The adapters running in this process, by connector name."""
+        return dict(self._adapters)
+
     def _stale(self) -> bool:
         return time.monotonic() - self._loaded_at >= self.refresh_seconds
 
