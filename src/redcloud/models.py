@@ -6,6 +6,7 @@ from redcloud.db import Base
 from redcloud.jobs.models import Job
 from redcloud.messages.models import IdempotencyRecord, Message, MessageEvent, UnroutedInbound
 from redcloud.numbers.models import InventoryBlock, InventoryZipCode, Number
+from redcloud.pacing.models import CampaignCap, SenderPace
 from redcloud.providers.models import Connector, SandboxSubmission
 from redcloud.providers.smpp.models import SmppBind, SmppInboundPart, SmppMember, SmppPart
 from redcloud.ratelimit import RateCounter
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "ConsentReply",
     "ConsentReview",
+    "CampaignCap",
     "Connector",
     "IdempotencyRecord",
     "InventoryBlock",
@@ -29,6 +31,7 @@ __all__ = [
     "OptOut",
     "RateCounter",
     "SandboxSubmission",
+    "SenderPace",
     "SmppBind",
     "SmppInboundPart",
     "SmppMember",

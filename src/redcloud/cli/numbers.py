@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from redcloud.cli.common import JsonOption, emit, emit_one, fail, out, run_in_session
 from redcloud.numbers import inventory, provisioning
 from redcloud.numbers.models import Number
+from redcloud.pacing import caps
 
 app = typer.Typer(help="Numbers: inventory, assignment, campaigns.", no_args_is_help=True)
 
@@ -28,6 +29,7 @@ def row(number: Number) -> dict[str, Any]:
         "inboundOverride": number.webhook_inbound_override,
         "deliveryOverride": number.webhook_delivery_override,
         "connector": number.connector,
+        "segmentsPerSecond": number.segments_per_second,
     }
 
 
@@ -137,6 +139,29 @@ def set_connector(
         fail("Give a connector name, or --clear.")
     number = run_in_session(lambda s: provisioning.set_connector(s, number_id, name))
     emit_one(row(number), as_json)
+
+
+@app.command("set-throughput")
+def set_throughput(
+    number_id: str,
+    per_second: float = typer.Argument(..., help="Segments per second; 0 removes the cap."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Cap the number's messages at PER_SECOND segments a second, across every worker: the
+    rest wait in the queue and go at the cap (nothing is refused). See docs/operating.md."""
+    number = run_in_session(lambda s: caps.set_number_cap(s, number_id, per_second))
+    emit_one(row(number), as_json)
+
+
+@app.command("set-campaign-throughput")
+def set_campaign_throughput(
+    campaign_id: str,
+    per_second: float = typer.Argument(..., help="Segments per second; 0 removes the cap."),
+) -> None:
+    """Cap every number of a campaign together at PER_SECOND segments a second (carriers
+    cap 10DLC campaigns by class), beside each number's own cap."""
+    cap = run_in_session(lambda s: caps.set_campaign_cap(s, campaign_id, per_second))
+    out.print(f"campaign {campaign_id}: " + (f"{cap:g} segments/s" if cap else "no cap"))
 
 
 @app.command()

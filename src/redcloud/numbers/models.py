@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redcloud.db import Base, UTCDateTime, utcnow
@@ -29,6 +29,8 @@ class Number(Base):
     webhook_delivery_override: Mapped[str | None] = mapped_column(String(2048))
     # The connector that carries its messages; None: the default connector.
     connector: Mapped[str | None] = mapped_column(String(64))
+    # Segments per second its messages are released at (redcloud.pacing); None: no cap.
+    segments_per_second: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

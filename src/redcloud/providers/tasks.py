@@ -3,6 +3,10 @@ give-up path that fails a message whose submit cannot succeed."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+from typing import Any
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,8 +17,11 @@ from redcloud.jobs.worker import RetryLater
 from redcloud.messages import lifecycle
 from redcloud.messages.models import FAILED, QUEUED, SENT, Message
 from redcloud.numbers.models import Number
+from redcloud.pacing import slots
+from redcloud.pacing.models import CampaignCap
 from redcloud.providers.base import Accepted, Deferred, OutboundMessage, Rejected
 from redcloud.providers.registry import Registry, Unavailable
+from redcloud.segments import split
 
 # Delays after a retryable carrier error; a failure past the last one is terminal.
 SUBMIT_RETRY_DELAYS = SUBMIT.retry_delays or ()
@@ -22,7 +29,7 @@ SUBMIT_RETRY_DELAYS = SUBMIT.retry_delays or ()
 UNAVAILABLE_RETRY_SECONDS = 2.0
 
 
-_messages, _numbers = table(Message), table(Number)
+_messages, _numbers, _campaigns = table(Message), table(Number), table(CampaignCap)
 # The message and its number's connector in one read.
 _OUTBOUND = (
     select(
@@ -34,9 +41,14 @@ _OUTBOUND = (
         _messages.c.text,
         _messages.c.media,
         _messages.c.created_at,
+        _messages.c.number_id,
         _numbers.c.connector,
+        _numbers.c.segments_per_second.label("number_cap"),
+        _numbers.c.campaign_reg_id,
+        _campaigns.c.segments_per_second.label("campaign_cap"),
     )
     .outerjoin(_numbers, _numbers.c.id == _messages.c.number_id)
+    .outerjoin(_campaigns, _campaigns.c.campaign_reg_id == _numbers.c.campaign_reg_id)
     .where(_messages.c.id == bindparam("id"))
 )
 
@@ -74,6 +86,7 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
         # Held, not refused: it goes out once the connector is back, or fails when its
         # validity ends (lifecycle.expire_unsubmitted).
         raise RetryLater(UNAVAILABLE_RETRY_SECONDS, str(exc)) from exc
+    await wait_for_slot(db, message)
     result = await provider.submit(outbound)  # no transaction is open during network I/O
     if isinstance(result, Deferred):
         raise RetryLater(result.delay, result.reason)
@@ -89,3 +102,24 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
         else:
             error = {"code": result.code, "message": result.message}
             await lifecycle.advance(conn, message_id, FAILED, error=error)
+
+
+async def wait_for_slot(db: Database, message: Any) -> None:
+    """Hold the message until its number's and its campaign's caps let it go: a slot within
+    a second is waited for here, a later one by going back to the queue (with a little
+    jitter, so that a capped sender's backlog does not wake all at once)."""
+    caps = []
+    if message.number_cap:
+        caps.append(slots.Cap(f"number:{message.number_id}", message.number_cap))
+    if message.campaign_cap:
+        caps.append(slots.Cap(f"campaign:{message.campaign_reg_id}", message.campaign_cap))
+    if not caps:
+        return
+    segments = 1 if message.media or not message.text else split(message.text).segments
+    for cap in caps:
+        async with db.transaction(write=True) as conn:
+            slot = await slots.take(conn, cap, segments)
+        if slot.starts_in is None:
+            spread = random.uniform(0, min(5.0, 8 * segments / cap.per_second))
+            raise RetryLater(slot.retry_in + spread, f"{cap.key} is at its cap")
+        await asyncio.sleep(slot.starts_in)
