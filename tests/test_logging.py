@@ -20,9 +20,12 @@ from redcloud.db import Database
 from redcloud.logs import REDACTED, configure, redact_text, safe_error
 from tests.conftest import StartServer
 from tests.factories import make_client, make_number
+from tests.processes import spawn
 from tests.receiver import Receiver
+from tests.test_processes import AUTH, api_server, env, settle
 
 pytestmark = pytest.mark.slow
+__all__ = ["api_server", "env"]  # fixtures
 
 
 async def _rename(database_url: str, old: str, new: str) -> None:
@@ -169,3 +172,42 @@ def test_tracebacks_carry_no_local_variables(capsys: pytest.CaptureFixture[str])
     assert "boom" in logged
     assert "rc_token_secretvalue" not in logged
     configure("WARNING", "console")
+
+
+async def test_one_request_id_follows_a_message_from_the_api_through_the_worker(
+    api_server: str, env: dict[str, str], tmp_path: Path, receiver: Receiver, db: Database
+) -> None:
+    worker_log = tmp_path / "worker.log"
+    worker = spawn(
+        ["worker"], {**env, "REDCLOUD_LOG_FORMAT": "json", "REDCLOUD_LOG_LEVEL": "INFO"}, worker_log
+    )
+    try:
+        async with httpx.AsyncClient(base_url=api_server, headers=AUTH) as http:
+            response = await http.post(
+                "/api/core/messages/send",
+                headers={"Idempotency-Key": "follow-me"},
+                json={
+                    "sendFrom": "num_abc123",
+                    "to": ["+15005550006"],
+                    "messageType": "SMS",
+                    "text": "follow me",
+                    "externalReference": "follow",
+                },
+            )
+        assert response.status_code == 202
+        request_id = response.headers["x-request-id"]
+        message_id = response.json()["results"][0]["messageId"]
+        await settle(db, [message_id], receiver)
+    finally:
+        assert worker.terminate() == 0
+    lines = [
+        json.loads(line) for line in worker_log.read_text().splitlines() if line.startswith("{")
+    ]
+    mine = [line for line in lines if line.get("request_id") == request_id]
+    submitted = [line for line in mine if line["event"] == "submitted"]
+    assert [(s["message_id"], s["connector"], s["job_kind"]) for s in submitted] == [
+        (message_id, "sandbox", "provider.submit")
+    ]
+    attempts = sorted(line["event_type"] for line in mine if line["event"] == "webhook attempt")
+    assert attempts == ["message.delivery", "message.queued", "message.sent"]
+    assert all(line["message_id"] == message_id and line["job_id"] for line in mine)

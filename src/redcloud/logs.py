@@ -160,3 +160,10 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
+
+
+def bound(key: str) -> str | None:
+    """A value bound to this task's log context (the request id of the request, or of the
+    job, being handled), to carry into the jobs it causes."""
+    value = structlog.contextvars.get_contextvars().get(key)
+    return None if value is None else str(value)

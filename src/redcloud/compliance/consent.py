@@ -37,6 +37,7 @@ from redcloud.compliance.models import (
 from redcloud.db import table, utcnow
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, SUBMIT, DeliverWebhook, Submit
 from redcloud.jobs.queue import enqueue
+from redcloud.logs import bound
 from redcloud.messages.events import outbound_event
 from redcloud.messages.models import QUEUED, Message
 from redcloud.numbers.models import Number
@@ -195,8 +196,9 @@ async def reply(
     session.add(message)
     event = outbound_event(message, QUEUED, 1)
     session.add(event)
-    enqueue(session, *DELIVER_WEBHOOK.job(DeliverWebhook(event.id)))
-    enqueue(session, *SUBMIT.job(Submit(message.id)))
+    rid = bound("request_id")
+    enqueue(session, *DELIVER_WEBHOOK.job(DeliverWebhook(event.id, request_id=rid)))
+    enqueue(session, *SUBMIT.job(Submit(message.id, rid)))
     return message
 
 

@@ -42,18 +42,30 @@ class JobKind(Generic[P]):
         return parsed
 
 
+def _with_request(raw: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+    """The request that caused a job rides along in its payload, so that its log lines, and
+    those of the jobs it causes, carry that request's id."""
+    return {**raw, "requestId": request_id} if request_id else raw
+
+
+def _request_of(raw: dict[str, Any]) -> str | None:
+    value = raw.get("requestId")
+    return str(value) if value else None
+
+
 @dataclass(frozen=True, slots=True)
 class Submit:
     """Hand a queued message to its carrier."""
 
     message_id: str
+    request_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"messageId": self.message_id}
+        return _with_request({"messageId": self.message_id}, self.request_id)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Submit:
-        return cls(str(raw["messageId"]))
+        return cls(str(raw["messageId"]), _request_of(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +74,17 @@ class DeliverWebhook:
 
     event_id: str
     base: int = 0
+    request_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return (
-            {"eventId": self.event_id, "base": self.base}
-            if self.base
-            else {"eventId": self.event_id}
-        )
+        raw: dict[str, Any] = {"eventId": self.event_id}
+        if self.base:
+            raw["base"] = self.base
+        return _with_request(raw, self.request_id)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> DeliverWebhook:
-        return cls(str(raw["eventId"]), int(raw.get("base", 0)))
+        return cls(str(raw["eventId"]), int(raw.get("base", 0)), _request_of(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +96,7 @@ class SandboxReport:
     status: str
     code: str | None = None
     message: str | None = None
+    request_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         raw: dict[str, Any] = {
@@ -93,7 +106,7 @@ class SandboxReport:
         }
         if self.code is not None:
             raw.update(code=self.code, message=self.message)
-        return raw
+        return _with_request(raw, self.request_id)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> SandboxReport:
@@ -103,6 +116,7 @@ class SandboxReport:
             str(raw["status"]),
             raw.get("code"),
             raw.get("message"),
+            _request_of(raw),
         )
 
 

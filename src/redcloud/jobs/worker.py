@@ -159,6 +159,17 @@ class Worker:
 
     async def _execute(self, job: ClaimedJob) -> None:
         handler = self.handlers.get(job.kind)
+        # Each job runs in a task of its own: what is bound here is this job's log context,
+        # and the request id is carried into the jobs it enqueues (redcloud.logs.bound).
+        structlog.contextvars.bind_contextvars(
+            job_id=job.id,
+            job_kind=job.kind,
+            **{
+                name: job.payload[key]
+                for name, key in (("message_id", "messageId"), ("request_id", "requestId"))
+                if job.payload.get(key)
+            },
+        )
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")

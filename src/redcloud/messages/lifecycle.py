@@ -19,6 +19,7 @@ from redcloud.compliance import consent
 from redcloud.db import table, utcnow
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, DeliverWebhook
 from redcloud.jobs.queue import enqueue, enqueue_many
+from redcloud.logs import bound
 from redcloud.messages.events import now_ms, outbound_event_row
 from redcloud.messages.models import (
     DELIVERED,
@@ -129,7 +130,9 @@ async def advance(
         },
     )
     await conn.execute(_INSERT_EVENTS, events)
-    await enqueue_many(conn, [DELIVER_WEBHOOK.job(DeliverWebhook(e["id"])) for e in events])
+    rid = bound("request_id")
+    jobs = [DELIVER_WEBHOOK.job(DeliverWebhook(e["id"], request_id=rid)) for e in events]
+    await enqueue_many(conn, jobs)
     return applied
 
 
@@ -302,6 +305,7 @@ async def receive_inbound(
         },
     )
     session.add(event)
-    enqueue(session, *DELIVER_WEBHOOK.job(DeliverWebhook(event.id)))
+    enqueue(session, *DELIVER_WEBHOOK.job(DeliverWebhook(event.id, request_id=bound("request_id"))))
+    log.info("inbound message", message_id=message.id, number=number.id)
     await consent.on_inbound(session, message, number, revocation_opts_out=revocation_opts_out)
     return message

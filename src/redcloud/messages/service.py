@@ -18,6 +18,7 @@ from redcloud.db import table, utcnow
 from redcloud.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, SUBMIT, DeliverWebhook, Submit
 from redcloud.jobs.queue import enqueue_many
+from redcloud.logs import bound
 from redcloud.messages import idempotency, recipients
 from redcloud.messages.events import now_ms, outbound_event_row
 from redcloud.messages.models import QUEUED, Message, MessageEvent
@@ -68,6 +69,7 @@ class PreparedSend:
     accepted: list[str]
     rejected: list[Rejection]
     retention: dt.timedelta
+    request_id: str | None = None  # carried into the send's jobs (and theirs), for the logs
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,9 @@ def prepare(
     )
     accepted, rejected = recipients.screen(request.to, strict=settings.strict_recipient_validation)
     retention = dt.timedelta(hours=settings.idempotency_retention_hours)
-    return PreparedSend(client, key, request, fingerprint, accepted, rejected, retention)
+    return PreparedSend(
+        client, key, request, fingerprint, accepted, rejected, retention, bound("request_id")
+    )
 
 
 async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
@@ -158,8 +162,8 @@ async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
             occurred_at_ms=occurred,
         )
         events.append(event)
-        jobs.append(DELIVER_WEBHOOK.job(DeliverWebhook(event["id"])))
-        jobs.append(SUBMIT.job(Submit(message_id)))
+        jobs.append(DELIVER_WEBHOOK.job(DeliverWebhook(event["id"], request_id=send.request_id)))
+        jobs.append(SUBMIT.job(Submit(message_id, send.request_id)))
         results.append({"to": to, "messageId": message_id, "status": "QUEUED"})
 
     body = {"results": results, "errors": [r.as_json() for r in rejected]}

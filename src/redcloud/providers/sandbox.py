@@ -19,6 +19,7 @@ from redcloud.db import Database, table, utcnow
 from redcloud.jobs.claim import ClaimedJob
 from redcloud.jobs.kinds import SANDBOX_REPORT, SandboxReport
 from redcloud.jobs.queue import enqueue_many
+from redcloud.logs import bound
 from redcloud.messages import lifecycle
 from redcloud.messages.models import DELIVERED, FAILED, Message
 from redcloud.providers.base import Accepted, OutboundMessage, Rejected, SubmitResult
@@ -81,10 +82,11 @@ class SandboxCarrier:
             result = Accepted("sbx_" + secrets.token_hex(10))
             if message.to != NEVER_REPORTED:
                 ids = (message.message_id, result.provider_ref)
+                rid = bound("request_id")
                 report = (
-                    SandboxReport(*ids, FAILED, *UNREACHABLE)
+                    SandboxReport(*ids, FAILED, *UNREACHABLE, request_id=rid)
                     if message.to == FAIL_AFTER_SENT
-                    else SandboxReport(*ids, DELIVERED)
+                    else SandboxReport(*ids, DELIVERED, request_id=rid)
                 )
                 due = utcnow() + dt.timedelta(seconds=self.delivery_delay)
                 await enqueue_many(conn, [SANDBOX_REPORT.job(report)], run_at=due)

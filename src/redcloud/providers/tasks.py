@@ -7,6 +7,7 @@ import asyncio
 import random
 from typing import Any
 
+import structlog
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +24,7 @@ from redcloud.providers.base import Accepted, Deferred, OutboundMessage, Rejecte
 from redcloud.providers.registry import Registry, Unavailable
 from redcloud.segments import split
 
+log = structlog.get_logger("redcloud.submit")
 # Delays after a retryable carrier error; a failure past the last one is terminal.
 SUBMIT_RETRY_DELAYS = SUBMIT.retry_delays or ()
 # How often a message whose connector is unavailable looks again.
@@ -86,6 +88,7 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
         # Held, not refused: it goes out once the connector is back, or fails when its
         # validity ends (lifecycle.expire_unsubmitted).
         raise RetryLater(UNAVAILABLE_RETRY_SECONDS, str(exc)) from exc
+    structlog.contextvars.bind_contextvars(connector=message.connector or provider.name)
     await wait_for_slot(db, message)
     result = await provider.submit(outbound)  # no transaction is open during network I/O
     if isinstance(result, Deferred):
@@ -102,6 +105,10 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
         else:
             error = {"code": result.code, "message": result.message}
             await lifecycle.advance(conn, message_id, FAILED, error=error)
+    if isinstance(result, Accepted):
+        log.info("submitted", provider_ref=result.provider_ref)
+    else:
+        log.info("refused by the carrier", code=result.code)
 
 
 async def wait_for_slot(db: Database, message: Any) -> None:

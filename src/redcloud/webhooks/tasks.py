@@ -113,6 +113,16 @@ class Delivery:
             "response_excerpt": result.response_excerpt,
         }
         await self._settle(event_id, attempt, url, outcome, logged)
+        log.info(
+            "webhook attempt",
+            event_id=event_id,
+            event_type=event.event_type,
+            message_id=event.payload.get("messageId"),
+            attempt=attempt,
+            outcome=outcome,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+        )
         if not result.ok and not terminal:
             raise RetryLater(self.retry_delays[retries_used], result.error or "failed attempt")
         if terminal:

@@ -344,6 +344,8 @@ class SmppConnector:
             matched = await receipts.apply_receipt(conn, self.name, carrier_id, receipt)
         if matched is None:
             log.info("receipt kept until its part is known", connector=self.name, id=carrier_id)
+        else:
+            log.info("receipt", connector=self.name, message_id=matched, stat=receipt.stat)
 
 
 def _status_name(status: int) -> tuple[str, str]:
