@@ -31,7 +31,7 @@ def list_(
 
     async def _list(session: AsyncSession) -> list[dict[str, Any]]:
         found = await operators.entries(session, number, client, recipient)
-        return consent.scopes_of(found)
+        return consent.as_rows(found)
 
     emit(run_in_session(_list, write=False), as_json)
 

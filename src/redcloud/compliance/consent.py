@@ -202,7 +202,7 @@ async def reply(
     return message
 
 
-def scopes_of(entries: Iterable[OptOut]) -> list[dict[str, object]]:
+def as_rows(entries: Iterable[OptOut]) -> list[dict[str, object]]:
     """Entries as operators see them."""
     return [
         {

@@ -114,7 +114,7 @@ def to_csv(found: list[OptOut]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in consent.scopes_of(found):
+    for row in consent.as_rows(found):
         writer.writerow(row)
     return buffer.getvalue()
 
