@@ -188,6 +188,7 @@ async def test_help_answers_and_suppresses_nothing(
     await cli(
         "optouts", "set-reply", "help", "Acme alerts. Reply STOP to end.", "--number", "num_abc123"
     )
+    await inbound(api, auth, "yes")  # opted out of nothing: no resubscription notice
     await inbound(api, auth, "help?")
     reply = await reply_to(receiver, "help")
     assert reply["data"]["to"] == CUSTOMER
@@ -197,6 +198,8 @@ async def test_help_answers_and_suppresses_nothing(
     async with pipeline.db.session() as session:
         text = await session.scalar(select(Message.text).where(Message.id == reply["messageId"]))
     assert text == "Acme alerts. Reply STOP to end."
+    automatic = [e for e in receiver.events() if e["data"].get("externalReference")]
+    assert {e["data"]["externalReference"] for e in automatic} == {"auto:help"}
 
 
 async def test_client_scope_suppresses_every_number_of_the_client(

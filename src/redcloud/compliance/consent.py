@@ -3,7 +3,8 @@
 - An opt-out keyword records the pair (number, sender), or (client, sender) when the
   client's `optout_scope` is `client`, and queues the confirmation.
 - An opt-in keyword lifts every entry for the sender against that number and its client,
-  and queues the confirmation; a help keyword queues the help text.
+  and queues the confirmation if there was one to lift (a "yes" in a conversation gets no
+  resubscription notice); a help keyword queues the help text.
 - A longer message that mentions revocation is recorded for review (and is an opt-out when
   the operator asked for that, REDCLOUD_OPTOUT_ON_REVOCATION_WORDS).
 - The inbound message still reaches the client as `message.inbound`, whatever it is.
@@ -121,7 +122,7 @@ async def on_inbound(
         scope_id = client_id if scope == CLIENT else number.id
         await record(session, scope or NUMBER, scope_id, sender, client_id, KEYWORD, message.text)
     elif keyword == Keyword.OPT_IN:
-        await session.execute(
+        lifted = await session.execute(
             delete(OptOut).where(
                 OptOut.recipient == sender,
                 or_(
@@ -130,6 +131,9 @@ async def on_inbound(
                 ),
             )
         )
+        if not lifted.rowcount:  # type: ignore[attr-defined]
+            # Nothing to lift: a "yes" in a conversation gets no resubscription notice.
+            return
     log.info("consent keyword", keyword=keyword.value, message=message.id, number=number.id)
     await reply(session, number, client_id, sender, keyword)
 
