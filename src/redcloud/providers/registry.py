@@ -9,7 +9,6 @@ when their connector appears or is enabled, and stopped when it is disabled or r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import select
 
+from redcloud.aio import stop_task
 from redcloud.db import Database, table
 from redcloud.logs import safe_error
 from redcloud.providers.base import Provider
@@ -65,11 +65,8 @@ class Registry:
         self._watch = asyncio.create_task(self._watch_loop(), name="connector-registry")
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
-            self._watch = None
+        await stop_task(self._watch)
+        self._watch = None
         async with self._refreshing:
             for name in list(self._adapters):
                 await self._stop(name)

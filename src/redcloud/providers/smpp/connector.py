@@ -30,6 +30,7 @@ from typing import Any
 
 import structlog
 
+from redcloud.aio import stop_task
 from redcloud.auth.security import SecretBox
 from redcloud.db import Database, utcnow
 from redcloud.logs import safe_error
@@ -117,6 +118,7 @@ class SmppConnector:
         self.bucket = Bucket(0.0)
         self._links: dict[int, Link] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._last_round_ok = time.monotonic()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -127,10 +129,10 @@ class SmppConnector:
         self._task = asyncio.create_task(self._lease_loop(), name=f"smpp-leases-{self.name}")
 
     async def stop(self) -> None:
+        self._stopping.set()  # the lease loop ends after its round...
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=self.lease_seconds)
+        await stop_task(self._task)  # ...or is cancelled if the round hangs
         for slot in list(self._links):
             await self._drop(slot)
         try:
@@ -160,7 +162,7 @@ class SmppConnector:
         }
 
     async def _lease_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 async with self.db.transaction(write=True) as conn:
                     held, share = await leases.round_(
@@ -191,7 +193,9 @@ class SmppConnector:
                 log.warning("smpp lease round failed", connector=self.name, error=safe_error(exc))
                 if time.monotonic() - self._last_round_ok > self.lease_seconds * 0.8:
                     await self._follow(set())  # the slots may be someone else's by now
-            await asyncio.sleep(self.lease_round * random.uniform(0.8, 1.2))
+            pause = self.lease_round * random.uniform(0.8, 1.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
 
     async def _follow(self, held: set[int]) -> None:
         """Run a link for every slot held and none for the others; the bucket's rate is this

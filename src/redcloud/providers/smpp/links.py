@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from redcloud.aio import stop_task
 from redcloud.providers.smpp.options import SmppOptions
 from redcloud.providers.smpp.pdu import Status
 from redcloud.providers.smpp.session import BindFailed, DeliverHandler, Session
@@ -134,10 +135,7 @@ class Link:
         by its submit)."""
         self._stopping = True
         self.sender = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
         await self._close_all()
 
 
