@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Table, event, pool, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -64,6 +66,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def upsert_into(dialect: str, target: Table) -> Any:
+    """INSERT for `target` with the dialect's ON CONFLICT clauses (PostgreSQL's or SQLite's:
+    they are written the same, but are two classes)."""
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    return make(target)
 
 
 def table(model: type[Base]) -> Table:

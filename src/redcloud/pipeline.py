@@ -8,19 +8,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from redcloud.auth.security import SecretBox
 from redcloud.config import Settings
-from redcloud.db import Database, table
+from redcloud.db import Database
 from redcloud.jobs.claim import ClaimedJob
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, SANDBOX_REPORT, SUBMIT
 from redcloud.jobs.worker import Handler, Worker
 from redcloud.maintenance import purge_once
 from redcloud.messages import lifecycle
 from redcloud.providers import tasks
-from redcloud.providers.models import Connector
 from redcloud.providers.registry import ConnectorConfig, Registry
 from redcloud.providers.sandbox import SandboxCarrier
 from redcloud.providers.smpp.connector import SmppConnector
@@ -29,7 +26,6 @@ from redcloud.webhooks.delivery import WebhookSender
 from redcloud.webhooks.tasks import Delivery
 
 log = structlog.get_logger("redcloud.pipeline")
-_connectors = table(Connector)
 
 
 @dataclass
@@ -107,7 +103,7 @@ class Pipeline:
         while not stop.is_set():
             try:
                 async with self.db.transaction(write=True) as conn:
-                    own, default = await _validities(conn)
+                    own, default = self.registry.validities()
                     expired = await lifecycle.expire_unreported(conn, timeout)
                     stale = await lifecycle.expire_unsubmitted(
                         conn, validity, own=own, default_connector=default
@@ -141,19 +137,3 @@ class Pipeline:
             await asyncio.gather(*tasks_, return_exceptions=True)
             await self.registry.stop()
             await self.sender.close()
-
-
-_CONNECTORS = select(_connectors.c.name, _connectors.c.is_default, _connectors.c.settings)
-
-
-async def _validities(conn: AsyncConnection) -> tuple[dict[str, int], str | None]:
-    """Connectors with a validity of their own, and the default connector's name."""
-    own: dict[str, int] = {}
-    default = None
-    for row in (await conn.execute(_CONNECTORS)).all():
-        seconds = (row.settings or {}).get("validity_seconds")
-        if seconds:
-            own[row.name] = int(seconds)
-        if row.is_default:
-            default = row.name
-    return own, default

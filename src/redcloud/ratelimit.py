@@ -23,12 +23,10 @@ from collections import defaultdict
 
 import structlog
 from sqlalchemy import BigInteger, Integer, String, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Mapped, mapped_column
 
-from redcloud.db import Base, Database, table
+from redcloud.db import Base, Database, table, upsert_into
 from redcloud.logs import safe_error
 
 log = structlog.get_logger("redcloud.ratelimit")
@@ -46,8 +44,7 @@ _counters = table(RateCounter)
 
 
 def _upsert(dialect: str):  # type: ignore[no-untyped-def]
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = make(_counters).values(
+    statement = upsert_into(dialect, _counters).values(
         bucket=bindparam("bucket"), window_start=bindparam("window"), hits=bindparam("delta")
     )
     return statement.on_conflict_do_update(

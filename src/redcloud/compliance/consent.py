@@ -20,8 +20,6 @@ from collections.abc import Iterable
 
 import structlog
 from sqlalchemy import bindparam, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from redcloud import ids
@@ -35,7 +33,7 @@ from redcloud.compliance.models import (
     ConsentReview,
     OptOut,
 )
-from redcloud.db import table, utcnow
+from redcloud.db import table, upsert_into, utcnow
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, SUBMIT, DeliverWebhook, Submit
 from redcloud.jobs.queue import enqueue
 from redcloud.logs import bound
@@ -149,9 +147,8 @@ async def record(
 ) -> None:
     """An opt-out entry; one already there keeps its first source and time."""
     dialect = (await session.connection()).dialect.name
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(
-        make(_optouts)
+        upsert_into(dialect, _optouts)
         .values(
             scope=scope,
             scope_id=scope_id,

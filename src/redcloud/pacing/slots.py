@@ -15,11 +15,9 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, case, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from redcloud.db import table
+from redcloud.db import table, upsert_into
 from redcloud.pacing.models import SenderPace
 
 HOLD_SECONDS = 1.0  # a submit waits in its worker for a slot this close, else requeues
@@ -56,8 +54,8 @@ class Slot:
 
 async def take(conn: AsyncConnection, cap: Cap, segments: int) -> Slot:
     now = time.time()
-    make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(make(_pace).values(key=cap.key, next_at=0.0).on_conflict_do_nothing())
+    first = upsert_into(conn.dialect.name, _pace).values(key=cap.key, next_at=0.0)
+    await conn.execute(first.on_conflict_do_nothing())
     cost = max(1, segments) / cap.per_second
     booked = await conn.scalar(_TAKE, {"pace_key": cap.key, "now": now, "cost": cost})
     if booked is not None:

@@ -81,8 +81,6 @@ class Registry:
                     async with self._refreshing:
                         if self._stale():
                             await self.refresh()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 log.warning("could not read the connectors; will retry", error=safe_error(exc))
 
@@ -105,6 +103,17 @@ class Registry:
         if adapter is None:
             raise Unavailable(f"connector {name} ({entry.kind}) cannot run in this worker")
         return adapter
+
+    def validities(self) -> tuple[dict[str, int], str | None]:
+        """Connectors with a validity of their own (by name), and the default connector's
+        name, from the last snapshot: what housekeeping expires queued messages by."""
+        own = {
+            e.name: seconds
+            for e in self._entries.values()
+            if isinstance(seconds := e.settings.get("validity_seconds"), int) and seconds > 0
+        }
+        default = next((e.name for e in self._entries.values() if e.is_default), None)
+        return own, default
 
     def adapters(self) -> dict[str, Provider]:
         """The adapters running in this process, by connector name."""

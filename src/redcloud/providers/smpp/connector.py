@@ -187,8 +187,6 @@ class SmppConnector:
                             self.reassembly_seconds,
                             revocation_opts_out=self.revocation_opts_out,
                         )
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 log.warning("smpp lease round failed", connector=self.name, error=safe_error(exc))
                 if time.monotonic() - self._last_round_ok > self.lease_seconds * 0.8:

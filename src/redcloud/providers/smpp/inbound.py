@@ -18,11 +18,9 @@ from itertools import groupby
 import phonenumbers
 import structlog
 from sqlalchemy import Insert, bindparam, delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redcloud.db import table, utcnow
+from redcloud.db import table, upsert_into, utcnow
 from redcloud.messages import lifecycle
 from redcloud.phone import E164
 from redcloud.providers.smpp.models import SmppInboundPart
@@ -171,8 +169,8 @@ _TAKE = (
 
 
 def _add(dialect: str) -> Insert:
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
-    return make(_parts).on_conflict_do_nothing()
+    statement: Insert = upsert_into(dialect, _parts).on_conflict_do_nothing()
+    return statement
 
 
 async def receive(

@@ -14,24 +14,18 @@ import math
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from redcloud.db import table, utcnow
+from redcloud.db import table, upsert_into, utcnow
 from redcloud.providers.smpp.models import SmppBind, SmppMember
 
 _binds, _members = table(SmppBind), table(SmppMember)
 
 
-def _insert(conn: AsyncConnection, target: Any) -> Any:
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(target)
-
-
 async def ensure_slots(conn: AsyncConnection, connector: str, binds: int) -> None:
     """Slots 0..binds-1 exist; slots beyond (binds was lowered) are gone."""
     rows = [{"connector": connector, "slot": slot} for slot in range(binds)]
-    await conn.execute(_insert(conn, _binds).on_conflict_do_nothing(), rows)
+    await conn.execute(upsert_into(conn.dialect.name, _binds).on_conflict_do_nothing(), rows)
     await conn.execute(
         delete(_binds).where(_binds.c.connector == connector, _binds.c.slot >= binds)
     )
@@ -51,7 +45,7 @@ async def round_(
     never runs more than `binds` sessions, not even for a moment."""
     now = utcnow()
     expires = now + dt.timedelta(seconds=lease_seconds)
-    member = _insert(conn, _members).values(
+    member = upsert_into(conn.dialect.name, _members).values(
         connector=connector, holder=holder, seen_at=now, state=state
     )
     await conn.execute(

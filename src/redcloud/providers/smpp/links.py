@@ -89,8 +89,6 @@ class Link:
                 for session in sessions:
                     self._sessions.append(session)  # closed by stop() even mid-bind
                     await session.open()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # refused, unreachable, TLS, or a bad option: retry
                 failures += 1
                 self.stats.fail(_describe(exc))

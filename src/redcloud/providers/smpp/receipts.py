@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from redcloud.db import table, utcnow
+from redcloud.db import table, upsert_into, utcnow
 from redcloud.messages import lifecycle
 from redcloud.messages.models import DELIVERED, FAILED, Message
 from redcloud.providers.smpp.models import SmppPart
@@ -107,12 +105,8 @@ _PARTS_OF = (
 )
 
 
-def _insert(dialect: str) -> Any:
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(_parts)
-
-
 def _record_statement(dialect: str) -> Any:
-    statement = _insert(dialect).values(
+    statement = upsert_into(dialect, _parts).values(
         connector=bindparam("connector"),
         carrier_id=bindparam("carrier_id"),
         message_id=bindparam("message_id"),
@@ -138,7 +132,7 @@ def _record_statement(dialect: str) -> Any:
 
 
 def _receipt_statement(dialect: str) -> Any:
-    statement = _insert(dialect).values(
+    statement = upsert_into(dialect, _parts).values(
         connector=bindparam("connector"),
         carrier_id=bindparam("carrier_id"),
         stat=bindparam("stat"),
