@@ -114,6 +114,7 @@ const server = smpp.createServer(tlsOptions, (session) => {
     setTimeout(() => {
       outstanding -= 1;
       session.send(pdu.response(status ? {command_status: status} : {message_id: id}));
+      if (!config.quiet) emit({event: 'submit_resp', n, status, id});
       if (receipt && !config.receiptBeforeResp) {
         setTimeout(() => sendReceipt(session, id, pdu.destination_addr, n), config.receiptDelayMs);
       }
