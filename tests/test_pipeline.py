@@ -286,7 +286,9 @@ async def test_retries_then_terminal_failure_after_exactly_five_attempts_and_red
         for event in events:
             attempts = list(
                 await session.scalars(
-                    select(WebhookAttempt).where(WebhookAttempt.event_id == event.id)
+                    select(WebhookAttempt)
+                    .where(WebhookAttempt.event_id == event.id)
+                    .order_by(WebhookAttempt.id)
                 )
             )
             assert [a.attempt for a in attempts] == [1, 2, 3, 4, 5]
