@@ -21,6 +21,8 @@ from redcloud.maintenance import purge_forever
 from redcloud.messages.batching import SendBatcher
 from redcloud.messages.idempotency import InFlightKeys
 from redcloud.messages.routes import router as messages_router
+from redcloud.metrics import processes as metric_processes
+from redcloud.metrics.routes import router as metrics_router
 from redcloud.middleware import RequestContextMiddleware
 from redcloud.numbers.inventory import EmbeddedInventory, InventorySource
 from redcloud.numbers.routes import router as numbers_router
@@ -60,6 +62,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            stack.callback(metric_processes.leave)  # last: its live gauges stop counting
             if owns_db:
                 stack.push_async_callback(db.dispose)
             stack.push_async_callback(app.state.sends.close)  # before the database closes
@@ -98,6 +101,7 @@ def create_app(
     app.include_router(messages_router)
     app.include_router(sandbox_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

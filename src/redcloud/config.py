@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -110,6 +110,16 @@ class Settings(BaseSettings):
         "on in demo mode. /openapi.json is always served.",
     )
     access_log: bool = Field(default=True, description="Log one line per request.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus presents to scrape /metrics; unset: /metrics "
+        "is refused (403), except in demo mode.",
+    )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Where `serve --processes N` keeps each process's metric files; "
+        "default: data_dir/metrics.",
+    )
     log_level: str = "INFO"
     log_format: str = Field(default="console", pattern="^(console|json)$")
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 JOBS_CHANNEL = "redcloud_jobs"
 JOBS_ENQUEUED = "jobs_enqueued"  # session/connection info flag set by redcloud.jobs.queue
+AFTER_COMMIT = "after_commit"  # actions to run once the transaction has committed
+
+
+def after_commit(handle: AsyncSession | AsyncConnection, action: Callable[[], None]) -> None:
+    """Run `action` once the transaction of `handle` (as Database.session or .transaction
+    yielded it) has committed; forget it if the transaction rolls back. For what must only
+    be told of committed work: metrics."""
+    handle.info.setdefault(AFTER_COMMIT, []).append(action)
+
+
 _NOTIFY = text(f"NOTIFY {JOBS_CHANNEL}")
 
 
@@ -184,13 +194,17 @@ class Database:
         try:
             yield
             enqueued = handle.info.pop(JOBS_ENQUEUED, False)
+            actions = handle.info.pop(AFTER_COMMIT, ())
             if enqueued and not self.is_sqlite:
                 await handle.execute(_NOTIFY)
             await handle.commit()
         except BaseException:
             handle.info.pop(JOBS_ENQUEUED, None)  # a pooled connection's info outlives it
+            handle.info.pop(AFTER_COMMIT, None)
             await handle.rollback()
             raise
+        for action in actions:
+            action()
         if enqueued:
             for wakeup in self.wakeups:
                 wakeup.set()

@@ -13,6 +13,7 @@ from redcloud.auth.service import AuthenticatedClient, resolve_bearer
 from redcloud.config import Settings
 from redcloud.db import Database
 from redcloud.errors import Forbidden, RateLimited, Unauthorized
+from redcloud.metrics.families import RATE_LIMITED
 from redcloud.ratelimit import RequestLimiter, retry_after
 
 # Every dependency is `async def`: FastAPI runs a plain `def` one in a worker thread, and
@@ -76,6 +77,7 @@ async def _current_client(
     wait = await limiter.admit(client.id)
     if wait is not None:
         seconds = retry_after(wait)
+        RATE_LIMITED.labels(client.id, "requests").inc()
         raise RateLimited(
             f"This API client has made more than {limiter.limit} requests this minute; "
             f"retry after {seconds} s",

@@ -8,7 +8,7 @@
   of a connector has nothing to check for it).
 
 Both are outside the CORE API (no token, not in the OpenAPI) and are never rate limited.
-`redcloud worker --health-port N` serves them for a worker process.
+`redcloud worker --health-port N` serves them, and /metrics, for a worker process.
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from redcloud.config import Settings
 from redcloud.db import Database
 from redcloud.logs import safe_error
+from redcloud.metrics.exposition import CONTENT_TYPE, refusal, render
+from redcloud.metrics.routes import CHALLENGE
 from redcloud.migrate import alembic_config, current_revision
 from redcloud.providers.registry import Registry
 
@@ -83,9 +86,11 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-async def serve_probes(db: Database, registry: Registry, host: str, port: int) -> web.AppRunner:
-    """/healthz and /readyz for a worker process, which serves no API. The caller cleans
-    the returned runner up at shutdown."""
+async def serve_probes(
+    db: Database, registry: Registry, settings: Settings, host: str, port: int
+) -> web.AppRunner:
+    """/healthz, /readyz and /metrics for a worker process, which serves no API. The caller
+    cleans the returned runner up at shutdown."""
 
     async def alive(_request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})
@@ -95,9 +100,20 @@ async def serve_probes(db: Database, registry: Registry, host: str, port: int) -
         body = {"status": "ready" if ok else "not ready", "checks": checks}
         return web.json_response(body, status=200 if ok else 503)
 
+    async def metrics(request: web.Request) -> web.Response:
+        refused = refusal(settings, request.headers.get("Authorization"))
+        if refused is not None:
+            status, text = refused
+            return web.Response(
+                text=text, status=status, headers=CHALLENGE if status == 401 else None
+            )
+        body = await render(db)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
     app = web.Application()
     app.router.add_get("/healthz", alive)
     app.router.add_get("/readyz", ready)
+    app.router.add_get("/metrics", metrics)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -1,5 +1,5 @@
-"""Request context: a request id, hardening headers and an access line for every request, a
-body-size ceiling, HEAD on GET routes, and a last-resort 500."""
+"""Request context: a request id, hardening headers, an access line and the HTTP metrics
+for every request, a body-size ceiling, HEAD on GET routes, and a last-resort 500."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from redcloud import ids
 from redcloud.errors import CoreError, InvalidRequest, OAuthError, ServerError
 from redcloud.logs import safe_error
+from redcloud.metrics.families import HTTP_DURATION, HTTP_REQUESTS
 
 TOKEN_PATH = "/api/auth/token"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="req_none")
@@ -125,17 +126,29 @@ class RequestContextMiddleware:
                     send_with_id, *error_body(path, ServerError("Internal server error"))
                 )
         finally:
+            elapsed = time.perf_counter() - began
+            route = _route_template(scope)
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_DURATION.labels(method, route).observe(elapsed)
             if self.access_log:
                 access_log.info(
                     "request",
                     method=method,
                     path=path,
                     status=status,
-                    ms=round((time.perf_counter() - began) * 1000, 1),
+                    ms=round(elapsed * 1000, 1),
                     client=_client_address(scope),
                 )
             structlog.contextvars.reset_contextvars(**bound)
             _request_id.reset(token)
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's template (`/api/core/messages/{messageId}`), never the raw path:
+    one series per route, whatever ids callers send. Unmatched paths share one."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else "unmatched"
 
 
 def _client_address(scope: Scope) -> str | None:

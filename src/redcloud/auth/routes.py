@@ -14,6 +14,7 @@ from redcloud.auth.token_request import FORM, JSON, read_token_request
 from redcloud.deps import AppDatabase, AppSettings, CurrentClient, ReadSession
 from redcloud.errors import OAuthError
 from redcloud.inputs import NO_NUL_PATTERN
+from redcloud.metrics.families import RATE_LIMITED
 from redcloud.numbers.service import assigned_summary
 from redcloud.ratelimit import FailureCounter, retry_after
 from redcloud.schemas import OAuthErrorResponse, core_errors
@@ -93,6 +94,8 @@ async def issue_token(
     wait = await failures.blocked(buckets)
     if wait is not None:
         seconds = retry_after(wait)
+        # Unauthenticated: the client_id is whatever the caller typed, so no label of it.
+        RATE_LIMITED.labels("", "auth_failures").inc()
         log.warning(
             "token request refused: too many failed attempts",
             client_id=credentials.client_id[:128],

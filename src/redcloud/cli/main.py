@@ -28,6 +28,7 @@ from redcloud.cli.common import emit_one, out, settings
 from redcloud.config import Settings
 from redcloud.db import Database
 from redcloud.logs import configure as configure_logging
+from redcloud.metrics import processes as metric_processes
 
 app = typer.Typer(
     help="Red Cloud: a self-hostable SMS/MMS platform (the Red Cloud CORE API).",
@@ -148,7 +149,9 @@ def serve(
     if processes == 1:
         uvicorn.run(create_app(config, run_workers=config.run_workers), **server_options)
         return
-    # Each process builds its own app from the environment; hand the flags down through it.
+    # Each process builds its own app from the environment; hand the flags down through it,
+    # and the directory where their metrics meet (read when a child first imports them).
+    metric_processes.prepare(config.metrics_dir or config.data_dir / "metrics")
     for name, value in overrides.items():
         os.environ[f"REDCLOUD_{name.upper()}"] = str(value).lower()
     uvicorn.run(
@@ -159,7 +162,7 @@ def serve(
 @app.command()
 def worker(
     health_port: int | None = typer.Option(
-        None, "--health-port", help="Serve /healthz and /readyz on this port"
+        None, "--health-port", help="Serve /healthz, /readyz and /metrics on this port"
     ),
     health_host: str = typer.Option(
         "127.0.0.1", "--health-host", help="Address for --health-port (0.0.0.0 in a container)"
@@ -186,7 +189,9 @@ def worker(
             async with pipeline.running():
                 probes = None
                 if health_port is not None:
-                    probes = await serve_probes(db, pipeline.registry, health_host, health_port)
+                    probes = await serve_probes(
+                        db, pipeline.registry, config, health_host, health_port
+                    )
                 out.print("Red Cloud worker running (Ctrl-C to stop)")
                 await stop.wait()
                 if probes is not None:

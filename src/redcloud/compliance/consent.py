@@ -33,12 +33,14 @@ from redcloud.compliance.models import (
     ConsentReview,
     OptOut,
 )
-from redcloud.db import table, upsert_into, utcnow
+from redcloud.db import after_commit, table, upsert_into, utcnow
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, SUBMIT, DeliverWebhook, Submit
 from redcloud.jobs.queue import enqueue
 from redcloud.logs import bound
 from redcloud.messages.events import outbound_event
 from redcloud.messages.models import QUEUED, Message
+from redcloud.metrics import record as record_metric
+from redcloud.metrics.families import OPTOUTS
 from redcloud.numbers.models import Number
 from redcloud.phone import Rejection
 
@@ -132,6 +134,7 @@ async def on_inbound(
         if not lifted.rowcount:  # type: ignore[attr-defined]
             # Nothing to lift: a "yes" in a conversation gets no resubscription notice.
             return
+        after_commit(session, OPTOUTS.labels("opt_in", KEYWORD).inc)
     log.info("consent keyword", keyword=keyword.value, message=message.id, number=number.id)
     await reply(session, number, client_id, sender, keyword)
 
@@ -147,7 +150,7 @@ async def record(
 ) -> None:
     """An opt-out entry; one already there keeps its first source and time."""
     dialect = (await session.connection()).dialect.name
-    await session.execute(
+    added = await session.execute(
         upsert_into(dialect, _optouts)
         .values(
             scope=scope,
@@ -160,6 +163,8 @@ async def record(
         )
         .on_conflict_do_nothing()
     )
+    if added.rowcount:  # type: ignore[attr-defined]
+        after_commit(session, OPTOUTS.labels("opt_out", source).inc)
 
 
 async def reply_text(session: AsyncSession, number: Number, client_id: str, kind: Keyword) -> str:
@@ -200,6 +205,7 @@ async def reply(
     rid = bound("request_id")
     enqueue(session, *DELIVER_WEBHOOK.job(DeliverWebhook(event.id, request_id=rid)))
     enqueue(session, *SUBMIT.job(Submit(message.id, rid)))
+    after_commit(session, lambda: record_metric.accepted([("SMS", message.text)]))
     return message
 
 

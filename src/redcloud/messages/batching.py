@@ -25,6 +25,7 @@ from redcloud.errors import CoreError
 from redcloud.logs import safe_error
 from redcloud.messages import service
 from redcloud.messages.service import PlannedSend, PreparedSend, SendOutcome
+from redcloud.metrics import record
 
 log = structlog.get_logger("redcloud.sends")
 MAX_BATCH = 64
@@ -120,9 +121,14 @@ class SendBatcher:
         # Every answer, refusals included, waits until the batch's transaction has ended:
         # a request that has its answer holds nothing of the database any more.
         for waiting, refusal in refused:
+            if isinstance(refusal.details, dict):  # "no recipient could be accepted"
+                record.suppressed(refusal.details.get("errors", []))
             _answer(waiting, refusal)
         if failure is None:
             for waiting, plan in planned:
+                if not plan.outcome.replayed:
+                    record.accepted((m["message_type"], m["text"]) for m in plan.messages)
+                    record.suppressed(plan.outcome.body.get("errors", []))
                 _answer(waiting, plan.outcome)
         return failure, reached
 

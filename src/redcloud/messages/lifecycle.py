@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from redcloud import ids
 from redcloud.compliance import consent
-from redcloud.db import table, utcnow
+from redcloud.db import after_commit, table, utcnow
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, DeliverWebhook
 from redcloud.jobs.queue import enqueue, enqueue_many
 from redcloud.logs import bound
@@ -31,6 +31,8 @@ from redcloud.messages.models import (
     MessageEvent,
     UnroutedInbound,
 )
+from redcloud.metrics import record
+from redcloud.metrics.families import MESSAGES
 from redcloud.numbers.models import ACTIVE, Number
 
 log = structlog.get_logger("redcloud.lifecycle")
@@ -55,6 +57,7 @@ _STATE_COLUMNS = (
     _messages.c.provider_message_ref,
     _messages.c.error_code,
     _messages.c.error_message,
+    _messages.c.created_at,
 )
 # Row-locked on PostgreSQL; SQLite's write lock already serialises (it renders no FOR UPDATE).
 _STATE = select(*_STATE_COLUMNS).where(_messages.c.id == bindparam("id")).with_for_update()
@@ -93,11 +96,13 @@ async def advance(
     ref = row.provider_message_ref or provider_ref
     error_code, error_message = row.error_code, row.error_message
     events: list[dict[str, Any]] = []
+    entered: list[str] = []
     applied = False
     for index, status in enumerate(statuses):
         applied = status in NEXT.get(current, frozenset())
         if not applied:
             continue
+        entered.append(status)
         step_error = error if index == len(statuses) - 1 else None
         if step_error:
             error_code, error_message = step_error["code"], step_error["message"][:500]
@@ -117,6 +122,7 @@ async def advance(
         )
     if not events:
         return False
+    now = utcnow()
     await conn.execute(
         _ADVANCE,
         {
@@ -126,13 +132,15 @@ async def advance(
             "provider_message_ref": ref,
             "error_code": error_code,
             "error_message": error_message,
-            "updated_at": utcnow(),
+            "updated_at": now,
         },
     )
     await conn.execute(_INSERT_EVENTS, events)
     rid = bound("request_id")
     jobs = [DELIVER_WEBHOOK.job(DeliverWebhook(e["id"], request_id=rid)) for e in events]
     await enqueue_many(conn, jobs)
+    connector, created_at = record.connector_label(), row.created_at
+    after_commit(conn, lambda: record.transitions(entered, connector, created_at, now))
     return applied
 
 
@@ -307,5 +315,6 @@ async def receive_inbound(
     session.add(event)
     enqueue(session, *DELIVER_WEBHOOK.job(DeliverWebhook(event.id, request_id=bound("request_id"))))
     log.info("inbound message", message_id=message.id, number=number.id)
+    after_commit(session, MESSAGES.labels("inbound", RECEIVED, record.connector_label()).inc)
     await consent.on_inbound(session, message, number, revocation_opts_out=revocation_opts_out)
     return message

@@ -9,6 +9,7 @@ when their connector appears or is enabled, and stopped when it is disabled or r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from redcloud.aio import stop_task
 from redcloud.db import Database, table
 from redcloud.logs import safe_error
+from redcloud.metrics.families import SMPP_BOUND, SMPP_IN_FLIGHT
 from redcloud.providers.base import Provider
 from redcloud.providers.models import ENABLED, SANDBOX, Connector
 
@@ -76,6 +78,7 @@ class Registry:
         disabled unbinds, a new one binds (and can take inbound traffic) within seconds."""
         while True:
             await asyncio.sleep(self.refresh_seconds)
+            self.sample()
             try:
                 if self._stale():
                     async with self._refreshing:
@@ -83,6 +86,15 @@ class Registry:
                             await self.refresh()
             except Exception as exc:
                 log.warning("could not read the connectors; will retry", error=safe_error(exc))
+
+    def sample(self) -> None:
+        """Copy the live state of this process's sessions into the metrics' gauges."""
+        for name, adapter in self._adapters.items():
+            state = adapter.health()
+            bound, in_flight = state.get("bound_sessions"), state.get("in_flight")
+            if isinstance(bound, int) and isinstance(in_flight, int):
+                SMPP_BOUND.labels(name).set(bound)
+                SMPP_IN_FLIGHT.labels(name).set(in_flight)
 
     async def provider_for(self, name: str | None) -> Provider:
         """The running adapter for connector `name` (a number's own), or the default's."""
@@ -170,4 +182,7 @@ class Registry:
         try:
             await adapter.stop()
         finally:
+            for gauge in (SMPP_BOUND, SMPP_IN_FLIGHT):
+                with contextlib.suppress(KeyError):  # never sampled: nothing to forget
+                    gauge.remove(name)
             log.info("connector stopped", connector=name)

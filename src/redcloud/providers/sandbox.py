@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import secrets
 
+import structlog
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -108,6 +109,7 @@ class SandboxCarrier:
     async def report(self, job: ClaimedJob) -> None:
         """The carrier's delivery-report callback, arriving through the lifecycle entry point."""
         report = SANDBOX_REPORT.payload_of(job)
+        structlog.contextvars.bind_contextvars(connector=self.name)  # this job's task only
         error = None
         if report.status == FAILED:
             error = {"code": report.code or "", "message": report.message or ""}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from typing import Any
 
 import structlog
@@ -17,6 +18,7 @@ from redcloud.jobs.kinds import SUBMIT
 from redcloud.jobs.worker import RetryLater
 from redcloud.messages import lifecycle
 from redcloud.messages.models import FAILED, QUEUED, SENT, Message
+from redcloud.metrics.families import SUBMIT_DURATION, SUBMIT_ERRORS
 from redcloud.numbers.models import Number
 from redcloud.pacing import slots
 from redcloud.pacing.models import CampaignCap
@@ -88,9 +90,15 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
         # Held, not refused: it goes out once the connector is back, or fails when its
         # validity ends (lifecycle.expire_unsubmitted).
         raise RetryLater(UNAVAILABLE_RETRY_SECONDS, str(exc)) from exc
-    structlog.contextvars.bind_contextvars(connector=message.connector or provider.name)
+    connector = message.connector or provider.name
+    structlog.contextvars.bind_contextvars(connector=connector)
     await wait_for_slot(db, message)
+    began = time.perf_counter()
     result = await provider.submit(outbound)  # no transaction is open during network I/O
+    SUBMIT_DURATION.labels(connector).observe(time.perf_counter() - began)
+    if not isinstance(result, Accepted):
+        code = result.code if isinstance(result, Rejected) else "DEFERRED"
+        SUBMIT_ERRORS.labels(connector, code).inc()
     if isinstance(result, Deferred):
         raise RetryLater(result.delay, result.reason)
     retryable = isinstance(result, Rejected) and result.retryable

@@ -24,9 +24,15 @@ from redcloud.messages.models import (
     Message,
     MessageEvent,
 )
+from redcloud.metrics.families import (
+    WEBHOOK_ATTEMPT_DURATION,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOK_DELIVERY_LATENCY,
+    WEBHOOK_GIVEN_UP,
+)
 from redcloud.numbers.models import Number
 from redcloud.webhooks import signing
-from redcloud.webhooks.delivery import WebhookSender
+from redcloud.webhooks.delivery import AttemptResult, WebhookSender
 from redcloud.webhooks.models import WebhookAttempt
 
 log = structlog.get_logger("redcloud.webhooks")
@@ -102,6 +108,7 @@ class Delivery:
             headers[signing.TIMESTAMP_HEADER] = str(timestamp)
             headers[signing.SIGNATURE_HEADER] = signing.sign(secret, timestamp, body)
         result = await self.sender.post(url, body, headers)
+        _measure(result, event.payload.get("occurredAt"))
 
         retries_used = attempt - base - 1
         terminal = not result.ok and retries_used >= len(self.retry_delays)
@@ -126,6 +133,7 @@ class Delivery:
         if not result.ok and not terminal:
             raise RetryLater(self.retry_delays[retries_used], result.error or "failed attempt")
         if terminal:
+            WEBHOOK_GIVEN_UP.inc()
             log.warning("webhook delivery failed for good", event_id=event_id, attempts=attempt)
 
     async def _settle(
@@ -157,3 +165,11 @@ class Delivery:
                     "at": now if outcome == WEBHOOK_DELIVERED else None,
                 },
             )
+
+
+def _measure(result: AttemptResult, occurred_at_ms: Any) -> None:
+    outcome = "delivered" if result.ok else "http_error" if result.status_code else "network_error"
+    WEBHOOK_ATTEMPTS.labels(outcome).inc()
+    WEBHOOK_ATTEMPT_DURATION.observe(result.latency_ms / 1000)
+    if result.ok and isinstance(occurred_at_ms, int):
+        WEBHOOK_DELIVERY_LATENCY.observe(max(0.0, time.time() - occurred_at_ms / 1000))

@@ -35,6 +35,7 @@ from redcloud.auth.security import SecretBox
 from redcloud.db import Database, utcnow
 from redcloud.logs import safe_error
 from redcloud.messages import lifecycle
+from redcloud.metrics.families import SMPP_INBOUND, SMPP_RECEIPTS, SUBMIT_ERRORS
 from redcloud.providers.base import Accepted, Deferred, OutboundMessage, Rejected, SubmitResult
 from redcloud.providers.smpp import inbound, leases, receipts
 from redcloud.providers.smpp.links import Link, LinkStats
@@ -162,6 +163,7 @@ class SmppConnector:
         }
 
     async def _lease_loop(self) -> None:
+        structlog.contextvars.bind_contextvars(connector=self.name)  # this task's own context
         while not self._stopping.is_set():
             try:
                 async with self.db.transaction(write=True) as conn:
@@ -276,10 +278,12 @@ class SmppConnector:
                 response = await session.request(Command.SUBMIT_SM, part.fields, part.tlvs)
             except ConnectionLost:
                 self.counters.requeued += 1
+                SUBMIT_ERRORS.labels(self.name, "CONNECTION_LOST").inc()
                 continue
             except ResponseTimeout:
                 # Its fate at the carrier is unknown: sending again may duplicate it.
                 self.counters.timeouts += 1
+                SUBMIT_ERRORS.labels(self.name, "RESPONSE_TIMEOUT").inc()
                 continue
             status = response.status
             if status == Status.ROK:
@@ -287,6 +291,7 @@ class SmppConnector:
                 return str(response.fields.get("message_id", ""))
             if status in PAUSING:
                 self.counters.throttled += 1
+                SUBMIT_ERRORS.labels(self.name, _status_name(status)[0]).inc()
                 self.bucket.pause(PAUSE_SECONDS)  # this part, and every other, waits
                 continue
             self.counters.failed += 1
@@ -317,6 +322,8 @@ class SmppConnector:
     # -- inbound -----------------------------------------------------------------------
 
     async def _on_deliver(self, pdu: Pdu) -> int:
+        # Each deliver_sm runs in a task of its own: what it records is this connector's.
+        structlog.contextvars.bind_contextvars(connector=self.name)
         try:
             if receipts.is_receipt(pdu):
                 await self._receipt(pdu)
@@ -327,6 +334,7 @@ class SmppConnector:
                         session, self.name, message, revocation_opts_out=self.revocation_opts_out
                     )
                 self.counters.inbound += 1
+                SMPP_INBOUND.labels(self.name).inc()
         except Exception as exc:
             log.warning("deliver_sm not stored; the SMSC will retry", error=safe_error(exc))
             return Status.RX_T_APPN
@@ -337,6 +345,7 @@ class SmppConnector:
         receipt = receipts.parse(pdu)
         if receipt is None:
             self.counters.receipts_unreadable += 1
+            SMPP_RECEIPTS.labels(self.name, "unreadable").inc()
             log.warning("receipt without a message id", connector=self.name)
             return
         carrier_id = receipts.canonical(
@@ -344,6 +353,7 @@ class SmppConnector:
         )
         async with self.db.transaction(write=True) as conn:
             matched = await receipts.apply_receipt(conn, self.name, carrier_id, receipt)
+        SMPP_RECEIPTS.labels(self.name, "held" if matched is None else "matched").inc()
         if matched is None:
             log.info("receipt kept until its part is known", connector=self.name, id=carrier_id)
         else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import structlog
 
 from redcloud.aio import stop_task
+from redcloud.metrics.families import SMPP_RECONNECTS
 from redcloud.providers.smpp.options import SmppOptions
 from redcloud.providers.smpp.pdu import Status
 from redcloud.providers.smpp.session import BindFailed, DeliverHandler, Session
@@ -104,6 +105,7 @@ class Link:
                 continue
             if self.stats.binds:
                 self.stats.reconnects += 1
+                SMPP_RECONNECTS.labels(self.name).inc()
             self.stats.binds += 1
             failures = 0
             self.sender = sessions[0]
