@@ -8,25 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from pydantic import SecretStr
 
 from redcloud.db import Database, utcnow
 from redcloud.jobs.queue import enqueue_many
-from redcloud.metrics import processes
+from redcloud.metrics import families, processes
 from redcloud.numbers import inventory
 from redcloud.pipeline import Pipeline
 from tests.conftest import AppWith
 from tests.factories import send, send_body
-from tests.live import free_port
+from tests.live import ROOT, free_port
 from tests.processes import spawn, start_server
 from tests.receiver import Receiver
 from tests.test_pipeline import fast, pipeline
@@ -271,3 +275,47 @@ def test_a_server_gets_a_clean_directory_and_clears_those_of_dead_servers(
     assert os.environ[processes.ENV] == str(mine)
     assert not dead.exists()
     assert alive.exists()
+
+
+def exported() -> dict[str, set[str]]:
+    """Each metric the platform exports, as documented, with the sample names it gives."""
+    found: dict[str, set[str]] = {
+        name: {name}
+        for name in (
+            "redcloud_queue_depth",
+            "redcloud_queue_oldest_age_seconds",
+            "redcloud_database_up",
+        )
+    }
+    for metric in vars(families).values():
+        if not isinstance(metric, MetricWrapperBase):
+            continue
+        name, kind = metric._name, metric._type
+        if kind == "counter":
+            found[f"{name}_total"] = {f"{name}_total"}
+        elif kind == "histogram":
+            found[name] = {f"{name}_{suffix}" for suffix in ("bucket", "count", "sum")}
+        else:
+            found[name] = {name}
+    return found
+
+
+def test_every_metric_is_documented_and_the_dashboard_and_alerts_use_real_ones() -> None:
+    docs = (ROOT / "docs" / "observability.md").read_text()
+    metrics = exported()
+    assert len(metrics) >= 20
+    for name in metrics:
+        assert f"`{name}" in docs, f"{name} is not in docs/observability.md"
+    samples = set().union(*metrics.values())
+
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "redcloud-dashboard.json").read_text())
+    expressions = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "redcloud-alerts.yml").read_text())
+    expressions += [r["expr"] for group in rules["groups"] for r in group["rules"]]
+    used = {name for e in expressions for name in re.findall(r"\bredcloud_[a-z_]+", e)}
+    assert used - samples == set()
+    # Every metric has a panel or an alert that reads it.
+    shown = {name for name, names in metrics.items() if names & used}
+    assert set(metrics) - shown == set()
+    for alert in ("RedCloudQueueStalled", "RedCloudConnectorDown", "RedCloudWebhookBacklog"):
+        assert alert in docs

@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select, update
 
 from redcloud.auth.security import SecretBox
@@ -42,9 +43,11 @@ from tests.receiver import Receiver
 from tests.smsc.peer import Smsc
 from tests.test_cli import as_json
 from tests.test_pipeline import FAST
+from tests.test_tracing import traced
 
 pytestmark = pytest.mark.slow
 LINK = "carrier"
+__all__ = ["traced"]  # a fixture: spans kept in memory
 StartLink = Callable[..., Awaitable[Pipeline]]
 
 
@@ -698,6 +701,26 @@ async def test_stop_over_smpp_opts_out_and_is_confirmed_over_smpp(carrier: Carri
     assert refused.json()["error"]["details"]["errors"][0]["error"]["code"] == (
         "RECIPIENT_OPTED_OUT"
     )
+
+
+async def test_a_receipt_continues_the_trace_its_message_was_sent_in(
+    traced: InMemorySpanExporter, carrier: Carrier
+) -> None:
+    """The receipt comes in a deliver_sm, with no context of ours: the message's row names
+    the span its send was accepted in, and the delivery joins that trace."""
+    await carrier.start()
+    message_id = await carrier.send("traced over SMPP", "+15005550006")
+    assert (await carrier.final(message_id))["data"]["status"] == "delivered"
+    spans = list(traced.get_finished_spans())
+    (request,) = [s for s in spans if s.name == "POST /api/core/messages/send"]
+    (pdu,) = [s for s in spans if s.name == "smpp submit_sm"]
+    (delivered,) = [s for s in spans if s.name == "message delivered"]
+    assert pdu.attributes is not None
+    assert pdu.attributes["smpp.command_status"] == 0
+    assert pdu.context.trace_id == request.context.trace_id
+    assert delivered.context.trace_id == request.context.trace_id
+    assert delivered.parent is not None
+    assert delivered.parent.span_id == request.context.span_id
 
 
 async def test_a_worker_whose_carrier_is_down_is_not_ready(carrier: Carrier) -> None:

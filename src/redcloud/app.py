@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from redcloud import API_VERSION
+from redcloud import API_VERSION, tracing
 from redcloud.auth.routes import router as auth_router
 from redcloud.config import Settings
 from redcloud.db import Database
@@ -57,6 +57,7 @@ def create_app(
     also takes over the purge; otherwise `run_maintenance` runs the purge alone.
     """
     owns_db = database is None
+    tracing.configure()  # only if an OTLP endpoint is configured
     db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
 
     @contextlib.asynccontextmanager

@@ -9,10 +9,11 @@ import time
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from redcloud import ids
+from redcloud import ids, tracing
 from redcloud.errors import CoreError, InvalidRequest, OAuthError, ServerError
 from redcloud.logs import safe_error
 from redcloud.metrics.families import HTTP_DURATION, HTTP_REQUESTS
@@ -68,6 +69,17 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not tracing.enabled():
+            await self._handle(scope, receive, send, None)
+            return
+        # A caller's W3C traceparent makes this request part of the caller's trace.
+        parent = _header(scope, b"traceparent")
+        with tracing.span("HTTP", parent=parent, kind=tracing.SERVER) as span:
+            await self._handle(scope, receive, send, span)
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, span: trace.Span | None
+    ) -> None:
         rid = ids.request_id()
         token = _request_id.set(rid)
         header_rid = rid.encode()
@@ -130,6 +142,12 @@ class RequestContextMiddleware:
             route = _route_template(scope)
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_DURATION.labels(method, route).observe(elapsed)
+            if span is not None:
+                span.update_name(f"{method} {route}")
+                span.set_attributes(
+                    {"http.request.method": method, "http.route": route, "request_id": rid}
+                )
+                span.set_attribute("http.response.status_code", status)
             if self.access_log:
                 access_log.info(
                     "request",

@@ -11,7 +11,7 @@ import typer
 import uvicorn
 from sqlalchemy import func, select
 
-from redcloud import __version__
+from redcloud import __version__, tracing
 from redcloud.auth.security import SecretBox
 from redcloud.cli import (
     accounts,
@@ -177,6 +177,7 @@ def worker(
 
     config = settings()
     configure_logging(config.log_level, config.log_format)
+    tracing.configure("redcloud-worker")
 
     async def _main() -> None:
         db = Database(config.resolved_database_url, pool_size=config.db_pool_size)

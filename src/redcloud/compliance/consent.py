@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from redcloud import ids
+from redcloud import ids, tracing
 from redcloud.auth.models import ApiClient
 from redcloud.compliance.keywords import Keyword, classify, mentions_revocation
 from redcloud.compliance.models import (
@@ -198,6 +198,7 @@ async def reply(
         external_reference=f"auto:{kind.value}",
         status=QUEUED,
         last_sequence=1,
+        traceparent=tracing.traceparent(),
     )
     session.add(message)
     event = outbound_event(message, QUEUED, 1)

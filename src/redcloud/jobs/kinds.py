@@ -9,9 +9,10 @@ by earlier versions have them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from redcloud import tracing
 from redcloud.jobs.claim import ClaimedJob
 
 
@@ -42,15 +43,31 @@ class JobKind(Generic[P]):
         return parsed
 
 
-def _with_request(raw: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+def _with_origin(raw: dict[str, Any], request_id: str | None, trace: str | None) -> dict[str, Any]:
     """The request that caused a job rides along in its payload, so that its log lines, and
-    those of the jobs it causes, carry that request's id."""
-    return {**raw, "requestId": request_id} if request_id else raw
+    those of the jobs it causes, carry that request's id; so does the span that caused it
+    when tracing is on (redcloud.tracing), so that the job's span joins the trace."""
+    if request_id:
+        raw["requestId"] = request_id
+    if trace:
+        raw["traceparent"] = trace
+    return raw
 
 
 def _request_of(raw: dict[str, Any]) -> str | None:
     value = raw.get("requestId")
     return str(value) if value else None
+
+
+def _trace_of(raw: dict[str, Any]) -> str | None:
+    value = raw.get("traceparent")
+    return str(value) if value else None
+
+
+def _current_trace() -> str | None:
+    # The span the job is created in is its parent; a payload built elsewhere (a batch of
+    # sends written by one task) names its request's span itself.
+    return tracing.traceparent()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +76,14 @@ class Submit:
 
     message_id: str
     request_id: str | None = None
+    trace: str | None = field(default_factory=_current_trace)
 
     def to_json(self) -> dict[str, Any]:
-        return _with_request({"messageId": self.message_id}, self.request_id)
+        return _with_origin({"messageId": self.message_id}, self.request_id, self.trace)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Submit:
-        return cls(str(raw["messageId"]), _request_of(raw))
+        return cls(str(raw["messageId"]), _request_of(raw), _trace_of(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +93,17 @@ class DeliverWebhook:
     event_id: str
     base: int = 0
     request_id: str | None = None
+    trace: str | None = field(default_factory=_current_trace)
 
     def to_json(self) -> dict[str, Any]:
         raw: dict[str, Any] = {"eventId": self.event_id}
         if self.base:
             raw["base"] = self.base
-        return _with_request(raw, self.request_id)
+        return _with_origin(raw, self.request_id, self.trace)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> DeliverWebhook:
-        return cls(str(raw["eventId"]), int(raw.get("base", 0)), _request_of(raw))
+        return cls(str(raw["eventId"]), int(raw.get("base", 0)), _request_of(raw), _trace_of(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +116,7 @@ class SandboxReport:
     code: str | None = None
     message: str | None = None
     request_id: str | None = None
+    trace: str | None = field(default_factory=_current_trace)
 
     def to_json(self) -> dict[str, Any]:
         raw: dict[str, Any] = {
@@ -106,7 +126,7 @@ class SandboxReport:
         }
         if self.code is not None:
             raw.update(code=self.code, message=self.message)
-        return _with_request(raw, self.request_id)
+        return _with_origin(raw, self.request_id, self.trace)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> SandboxReport:
@@ -117,6 +137,7 @@ class SandboxReport:
             raw.get("code"),
             raw.get("message"),
             _request_of(raw),
+            _trace_of(raw),
         )
 
 

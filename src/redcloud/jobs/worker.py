@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from redcloud import tracing
 from redcloud.db import Database, utcnow
 from redcloud.jobs import claim as q
 from redcloud.jobs.claim import ClaimedJob
@@ -173,7 +174,11 @@ class Worker:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
-            await handler(job)
+            parent = job.payload.get("traceparent")  # the span that queued it, if traced
+            with tracing.span(
+                job.kind, parent=parent, job_id=job.id, attempt=job.attempts, worker=self.name
+            ):
+                await handler(job)
         except asyncio.CancelledError:
             raise
         except RetryLater as retry:

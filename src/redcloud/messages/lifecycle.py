@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from redcloud import ids
+from redcloud import ids, tracing
 from redcloud.compliance import consent
 from redcloud.db import after_commit, table, utcnow
 from redcloud.jobs.kinds import DELIVER_WEBHOOK, DeliverWebhook
@@ -58,6 +58,7 @@ _STATE_COLUMNS = (
     _messages.c.error_code,
     _messages.c.error_message,
     _messages.c.created_at,
+    _messages.c.traceparent,
 )
 # Row-locked on PostgreSQL; SQLite's write lock already serialises (it renders no FOR UPDATE).
 _STATE = select(*_STATE_COLUMNS).where(_messages.c.id == bindparam("id")).with_for_update()
@@ -123,22 +124,25 @@ async def advance(
     if not events:
         return False
     now = utcnow()
-    await conn.execute(
-        _ADVANCE,
-        {
-            "message_id": row.id,
-            "status": current,
-            "last_sequence": sequence,
-            "provider_message_ref": ref,
-            "error_code": error_code,
-            "error_message": error_message,
-            "updated_at": now,
-        },
-    )
-    await conn.execute(_INSERT_EVENTS, events)
-    rid = bound("request_id")
-    jobs = [DELIVER_WEBHOOK.job(DeliverWebhook(e["id"], request_id=rid)) for e in events]
-    await enqueue_many(conn, jobs)
+    # A report from a carrier comes with no context of ours: it joins the send's trace.
+    parent = None if tracing.active() else row.traceparent
+    with tracing.span(f"message {' '.join(entered)}", parent=parent, message_id=row.id):
+        await conn.execute(
+            _ADVANCE,
+            {
+                "message_id": row.id,
+                "status": current,
+                "last_sequence": sequence,
+                "provider_message_ref": ref,
+                "error_code": error_code,
+                "error_message": error_message,
+                "updated_at": now,
+            },
+        )
+        await conn.execute(_INSERT_EVENTS, events)
+        rid = bound("request_id")  # the webhook jobs' spans are children of this one
+        jobs = [DELIVER_WEBHOOK.job(DeliverWebhook(e["id"], request_id=rid)) for e in events]
+        await enqueue_many(conn, jobs)
     connector, created_at = record.connector_label(), row.created_at
     after_commit(conn, lambda: record.transitions(entered, connector, created_at, now))
     return applied
@@ -284,6 +288,7 @@ async def receive_inbound(
         media=media,
         status=RECEIVED,
         last_sequence=1,
+        traceparent=tracing.traceparent(),
     )
     session.add(message)
     occurred = now_ms()

@@ -41,6 +41,9 @@ class Message(Base):
     provider_message_ref: Mapped[str | None] = mapped_column(String(128))
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(String(500))
+    # The span the message was accepted in (W3C traceparent), kept only when tracing is on:
+    # a receipt arrives with no context of ours and joins the send's trace through it.
+    traceparent: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from redcloud import ids
+from redcloud import ids, tracing
 from redcloud.auth.service import AuthenticatedClient
 from redcloud.compliance import consent
 from redcloud.config import Settings
@@ -70,6 +70,7 @@ class PreparedSend:
     rejected: list[Rejection]
     retention: dt.timedelta
     request_id: str | None = None  # carried into the send's jobs (and theirs), for the logs
+    trace: str | None = None  # the request's span, when tracing is on (redcloud.tracing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,15 @@ def prepare(
     accepted, rejected = recipients.screen(request.to, strict=settings.strict_recipient_validation)
     retention = dt.timedelta(hours=settings.idempotency_retention_hours)
     return PreparedSend(
-        client, key, request, fingerprint, accepted, rejected, retention, bound("request_id")
+        client,
+        key,
+        request,
+        fingerprint,
+        accepted,
+        rejected,
+        retention,
+        bound("request_id"),
+        tracing.traceparent(),
     )
 
 
@@ -146,6 +155,7 @@ async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
                 "external_reference": request.externalReference,
                 "status": QUEUED,
                 "last_sequence": 1,
+                "traceparent": send.trace,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -162,8 +172,10 @@ async def plan(conn: AsyncConnection, send: PreparedSend) -> PlannedSend:
             occurred_at_ms=occurred,
         )
         events.append(event)
-        jobs.append(DELIVER_WEBHOOK.job(DeliverWebhook(event["id"], request_id=send.request_id)))
-        jobs.append(SUBMIT.job(Submit(message_id, send.request_id)))
+        # Written by the batch's task: the request's own span is named, not the current one.
+        rid, trace = send.request_id, send.trace
+        jobs.append(DELIVER_WEBHOOK.job(DeliverWebhook(event["id"], request_id=rid, trace=trace)))
+        jobs.append(SUBMIT.job(Submit(message_id, rid, trace)))
         results.append({"to": to, "messageId": message_id, "status": "QUEUED"})
 
     body = {"results": results, "errors": [r.as_json() for r in rejected]}

@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from redcloud import tracing
 from redcloud.db import Database, table
 from redcloud.jobs.claim import ClaimedJob
 from redcloud.jobs.kinds import SUBMIT
@@ -94,7 +95,10 @@ async def submit(db: Database, registry: Registry, job: ClaimedJob) -> None:
     structlog.contextvars.bind_contextvars(connector=connector)
     await wait_for_slot(db, message)
     began = time.perf_counter()
-    result = await provider.submit(outbound)  # no transaction is open during network I/O
+    with tracing.span(f"submit {connector}", kind=tracing.CLIENT, connector=connector) as span:
+        result = await provider.submit(outbound)  # no transaction is open during network I/O
+        if span is not None:
+            span.set_attribute("outcome", type(result).__name__)
     SUBMIT_DURATION.labels(connector).observe(time.perf_counter() - began)
     if not isinstance(result, Accepted):
         code = result.code if isinstance(result, Rejected) else "DEFERRED"

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from sqlalchemy import bindparam, insert, select, update
 
+from redcloud import tracing
 from redcloud.auth.models import ApiClient
 from redcloud.auth.security import SecretBox
 from redcloud.db import Database, table, utcnow
@@ -107,7 +108,10 @@ class Delivery:
             timestamp = int(time.time())  # fresh for every attempt
             headers[signing.TIMESTAMP_HEADER] = str(timestamp)
             headers[signing.SIGNATURE_HEADER] = signing.sign(secret, timestamp, body)
-        result = await self.sender.post(url, body, headers)
+        with tracing.span("webhook POST", kind=tracing.CLIENT, event_id=event_id) as span:
+            result = await self.sender.post(url, body, headers)
+            if span is not None and result.status_code is not None:
+                span.set_attribute("http.response.status_code", result.status_code)
         _measure(result, event.payload.get("occurredAt"))
 
         retries_used = attempt - base - 1

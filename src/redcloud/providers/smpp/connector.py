@@ -30,6 +30,7 @@ from typing import Any
 
 import structlog
 
+from redcloud import tracing
 from redcloud.aio import stop_task
 from redcloud.auth.security import SecretBox
 from redcloud.db import Database, utcnow
@@ -275,7 +276,10 @@ class SmppConnector:
             await self.bucket.take(tokens)
             self.counters.submitted += 1
             try:
-                response = await session.request(Command.SUBMIT_SM, part.fields, part.tlvs)
+                with tracing.span("smpp submit_sm", kind=tracing.CLIENT, part=part.number) as span:
+                    response = await session.request(Command.SUBMIT_SM, part.fields, part.tlvs)
+                    if span is not None:
+                        span.set_attribute("smpp.command_status", response.status)
             except ConnectionLost:
                 self.counters.requeued += 1
                 SUBMIT_ERRORS.labels(self.name, "CONNECTION_LOST").inc()
