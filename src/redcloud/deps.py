@@ -74,12 +74,13 @@ async def _current_client(
     if client is None:
         raise Unauthorized()
     limiter: RequestLimiter = request.app.state.limiter
-    wait = await limiter.admit(client.id)
+    wait = await limiter.admit(client.id, client.requests_per_minute)
     if wait is not None:
         seconds = retry_after(wait)
         RATE_LIMITED.labels(client.id, "requests").inc()
+        limit = client.requests_per_minute or limiter.limit
         raise RateLimited(
-            f"This API client has made more than {limiter.limit} requests this minute; "
+            f"This API client has made more than {limit} requests this minute; "
             f"retry after {seconds} s",
             seconds,
         )

@@ -2,6 +2,7 @@
 
 from redcloud.auth.models import AccessToken, Account, ApiClient
 from redcloud.compliance.models import ConsentReply, ConsentReview, OptOut
+from redcloud.console.models import AuditEntry, Operator, OperatorSession
 from redcloud.db import Base
 from redcloud.jobs.models import Job
 from redcloud.messages.models import IdempotencyRecord, Message, MessageEvent, UnroutedInbound
@@ -16,6 +17,7 @@ __all__ = [
     "AccessToken",
     "Account",
     "ApiClient",
+    "AuditEntry",
     "Base",
     "ConsentReply",
     "ConsentReview",
@@ -28,6 +30,8 @@ __all__ = [
     "Message",
     "MessageEvent",
     "Number",
+    "Operator",
+    "OperatorSession",
     "OptOut",
     "RateCounter",
     "SandboxSubmission",

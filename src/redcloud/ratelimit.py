@@ -127,14 +127,16 @@ class RequestLimiter:
         self._synced_at = 0.0
         self._syncing = False
 
-    async def admit(self, bucket: str) -> float | None:
-        """None if the request may go on, else the seconds until it may."""
-        if self.limit <= 0:
+    async def admit(self, bucket: str, limit: int | None = None) -> float | None:
+        """None if the request may go on, else the seconds until it may. `limit` overrides
+        the limiter's own for this bucket (0: no limit)."""
+        limit = self.limit if limit is None else limit
+        if limit <= 0:
             return None
         now = time.time()
         window, remaining = _window(now, self.window_seconds)
         key = (bucket, window)
-        if self._known.get(key, 0) + self._unsynced[key] >= self.limit:
+        if self._known.get(key, 0) + self._unsynced[key] >= limit:
             return remaining
         self._unsynced[key] += 1
         if now - self._synced_at >= self.sync_seconds and not self._syncing:

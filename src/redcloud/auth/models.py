@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from redcloud.db import Base, UTCDateTime, utcnow
@@ -37,6 +37,8 @@ class ApiClient(Base):
     webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     # What a recipient's STOP suppresses: the number it was sent to, or the whole client.
     optout_scope: Mapped[str] = mapped_column(String(8), default="number", server_default="number")
+    # CORE API requests a minute for this client; None: REDCLOUD_CLIENT_REQUESTS_PER_MINUTE.
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

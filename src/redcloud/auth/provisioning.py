@@ -169,6 +169,25 @@ async def set_webhook_secret(
     return value
 
 
+MAX_REQUESTS_PER_MINUTE = 1_000_000
+
+
+async def set_rate_limit(
+    session: AsyncSession, client_id: str, per_minute: int | None
+) -> ApiClient:
+    """CORE API requests a minute for this client (0: no limit); None: the platform's
+    REDCLOUD_CLIENT_REQUESTS_PER_MINUTE. Running API processes apply it to the client's
+    next token lookup."""
+    client = await get_client(session, client_id)
+    if per_minute is not None and not 0 <= per_minute <= MAX_REQUESTS_PER_MINUTE:
+        raise ProvisioningError(
+            f"A rate limit is 0 (none) to {MAX_REQUESTS_PER_MINUTE:,} requests a minute."
+        )
+    client.requests_per_minute = per_minute
+    await session.flush()
+    return client
+
+
 def validate_capabilities(capabilities: Iterable[str]) -> list[str]:
     chosen = sorted(set(capabilities))
     unknown = [c for c in chosen if c not in CAPABILITIES]

@@ -35,6 +35,7 @@ class AuthenticatedClient:
     capabilities: tuple[str, ...]
     inbound_webhook_url: str | None
     delivery_webhook_url: str | None
+    requests_per_minute: int | None = None  # None: the platform's limit
 
 
 async def authenticate_client(
@@ -85,6 +86,7 @@ _BEARER = (
         _clients.c.capabilities,
         _clients.c.inbound_webhook_url,
         _clients.c.delivery_webhook_url,
+        _clients.c.requests_per_minute,
         _accounts.c.status.label("account_status"),
     )
     .join(_clients, _clients.c.id == _tokens.c.api_client_id)
@@ -115,6 +117,7 @@ async def resolve_bearer(
         capabilities=tuple(row.capabilities),
         inbound_webhook_url=row.inbound_webhook_url,
         delivery_webhook_url=row.delivery_webhook_url,
+        requests_per_minute=row.requests_per_minute,
     )
 
 

@@ -10,7 +10,7 @@ from redcloud.auth import provisioning
 from redcloud.auth.models import ApiClient
 from redcloud.auth.security import SecretBox
 from redcloud.auth.service import CAPABILITIES
-from redcloud.cli.common import JsonOption, emit, emit_one, out, run_in_session, settings
+from redcloud.cli.common import JsonOption, emit, emit_one, fail, out, run_in_session, settings
 
 _KNOWN = ", ".join(CAPABILITIES)
 app = typer.Typer(help="API clients: credentials, capabilities, webhooks.", no_args_is_help=True)
@@ -26,6 +26,9 @@ def row(client: ApiClient) -> dict[str, Any]:
         "inboundWebhookUrl": client.inbound_webhook_url,
         "deliveryWebhookUrl": client.delivery_webhook_url,
         "signingSecret": "set" if client.webhook_secret_encrypted else "not set",
+        "requestsPerMinute": (
+            "default" if client.requests_per_minute is None else client.requests_per_minute
+        ),
     }
 
 
@@ -130,6 +133,25 @@ def webhooks(
             allow_private=config.webhooks_allow_private,
         )
     )
+    emit_one(row(client), as_json)
+
+
+@app.command("set-rate-limit")
+def set_rate_limit(
+    client_id: str,
+    per_minute: str = typer.Argument(
+        ..., help="CORE API requests a minute (0: no limit), or 'default' for the platform's."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Give one client its own request rate limit instead of the platform's."""
+    if per_minute == "default":
+        limit = None
+    elif per_minute.isdigit():
+        limit = int(per_minute)
+    else:
+        fail("PER_MINUTE is a whole number of requests, or 'default'.")
+    client = run_in_session(lambda s: provisioning.set_rate_limit(s, client_id, limit))
     emit_one(row(client), as_json)
 
 

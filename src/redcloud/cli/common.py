@@ -10,6 +10,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcloud.auth.provisioning import ProvisioningError
@@ -41,6 +42,22 @@ def run_in_session(action: Callable[[AsyncSession], Awaitable[T]], *, write: boo
         return asyncio.run(_main())
     except ProvisioningError as exc:
         fail(str(exc))
+    except DBAPIError as exc:
+        if _missing_schema(exc):
+            fail(
+                "The database has no Red Cloud schema yet, or an old one: run "
+                "`redcloud db upgrade` first (`serve` does it by itself on SQLite)."
+            )
+        raise
+
+
+def _missing_schema(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return (
+        "no such table" in text
+        or "no such column" in text
+        or ("does not exist" in text and ("relation" in text or "column" in text))
+    )
 
 
 def fail(message: str) -> NoReturn:

@@ -20,6 +20,7 @@ from redcloud.cli import (
     listen,
     messages,
     numbers,
+    operators,
     optouts,
     sandbox,
     webhooks,
@@ -46,6 +47,7 @@ app.add_typer(messages.app, name="messages")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(optouts.app, name="optouts")
+app.add_typer(operators.app, name="operators")
 app.command("listen")(listen.listen)
 
 
