@@ -103,6 +103,10 @@ def create_app(
     app.include_router(sandbox_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
+    if settings.console:
+        from redcloud.console.app import create_console
+
+        app.mount("/console", create_console(settings, db))
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         "on in demo mode. /openapi.json is always served.",
     )
     access_log: bool = Field(default=True, description="Log one line per request.")
+    console: bool = Field(default=True, description="Serve the operator console at /console.")
+    console_idle_minutes: int = Field(
+        default=30, ge=1, description="A console session ends after this long without a request."
+    )
+    console_session_hours: int = Field(
+        default=12, ge=1, description="A console session ends this long after sign-in, whatever."
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="Bearer token Prometheus presents to scrape /metrics; unset: /metrics "

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, event, pool, text
+from sqlalchemy import DateTime, MetaData, Table, event, func, pool, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -73,6 +73,13 @@ def upsert_into(dialect: str, target: Table) -> Any:
     they are written the same, but are two classes)."""
     make = pg_insert if dialect == "postgresql" else sqlite_insert
     return make(target)
+
+
+def hour_label(dialect: str, column: Any) -> Any:
+    """A timestamp column's UTC hour as text, `YYYY-MM-DD HH:00`, to group by."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:00")
+    return func.strftime("%Y-%m-%d %H:00", column)  # stored as naive UTC text
 
 
 def table(model: type[Base]) -> Table:

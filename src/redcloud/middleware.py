@@ -166,7 +166,9 @@ def _route_template(scope: Scope) -> str:
     one series per route, whatever ids callers send. Unmatched paths share one."""
     route = scope.get("route")
     template = getattr(route, "path", None)
-    return template if isinstance(template, str) else "unmatched"
+    if not isinstance(template, str):
+        return "unmatched"
+    return str(scope.get("root_path", "")) + template  # a mounted app's routes: /console/...
 
 
 def _client_address(scope: Scope) -> str | None:

@@ -91,8 +91,9 @@ async def entries(
     number_id: str | None = None,
     client_id: str | None = None,
     recipient: str | None = None,
+    limit: int | None = None,
 ) -> list[OptOut]:
-    query = select(OptOut).order_by(OptOut.created_at, OptOut.recipient)
+    query = select(OptOut).order_by(OptOut.created_at, OptOut.recipient).limit(limit)
     if number_id:
         query = query.where(OptOut.scope == NUMBER, OptOut.scope_id == number_id)
     if client_id:

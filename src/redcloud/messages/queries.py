@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcloud import segments
@@ -63,12 +63,12 @@ async def detail(session: AsyncSession, client_id: str | None, message_id: str) 
         **summary(message),
         "text": message.text,
         "media": message.media,
-        **_segments(message),
+        **segments_of(message),
         "events": [_event(e, last_attempts.get(e.id)) for e in events],
     }
 
 
-def _segments(message: Message) -> dict[str, Any]:
+def segments_of(message: Message) -> dict[str, Any]:
     """How the text travels as SMS (an MMS travels whole: one segment, no SMS encoding)."""
     if message.message_type != "SMS" or message.text is None:
         return {"encoding": None, "segments": 1}
@@ -120,6 +120,14 @@ async def page(
         query = query.where(Message.created_at >= since)
     if until is not None:
         query = query.where(Message.created_at < until)
+    rows, next_cursor = await newest_first(session, query, cursor, limit)
+    return {"messages": [summary(m) for m in rows], "nextCursor": next_cursor}
+
+
+async def newest_first(
+    session: AsyncSession, query: Select[Message], cursor: str | None, limit: int
+) -> tuple[list[Message], str | None]:
+    """A page of `query`'s messages, newest first, after `cursor`; and the next cursor."""
     if cursor:
         created, last_id = decode_cursor(cursor)
         query = query.where(
@@ -135,8 +143,7 @@ async def page(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1]) if more and rows else None
-    return {"messages": [summary(m) for m in rows], "nextCursor": next_cursor}
+    return rows, encode_cursor(rows[-1]) if more and rows else None
 
 
 def encode_cursor(message: Message) -> str:

@@ -13,6 +13,7 @@ from redcloud.numbers.models import ACTIVE, RELEASED, STATUSES, Number
 from redcloud.numbers.schemas import CAMPAIGN_PATTERN
 from redcloud.phone import Rejection, normalize
 from redcloud.providers.connectors import get_connector
+from redcloud.urls import WebhookUrlError, check_webhook_url
 
 
 async def assign(
@@ -76,6 +77,29 @@ async def set_connector(session: AsyncSession, number_id: str, name: str | None)
     if name is not None:
         await get_connector(session, name)
     number.connector = name
+    await session.flush()
+    return number
+
+
+async def set_overrides(
+    session: AsyncSession,
+    number_id: str,
+    *,
+    inbound: str | None,
+    delivery: str | None,
+    allow_http: bool,
+    allow_private: bool,
+) -> Number:
+    """The number's own webhook URLs (None: the client's), checked like the client's."""
+    number = await get_number(session, number_id)
+    try:
+        for url in (inbound, delivery):
+            if url is not None:
+                check_webhook_url(url, allow_http, allow_private)
+    except WebhookUrlError as exc:
+        raise ProvisioningError(str(exc)) from exc
+    number.webhook_inbound_override = inbound
+    number.webhook_delivery_override = delivery
     await session.flush()
     return number
 

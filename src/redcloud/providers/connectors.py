@@ -134,6 +134,16 @@ async def add_smpp(session: AsyncSession, name: str, options: SmppOptions) -> Co
     return connector
 
 
+async def update_smpp(session: AsyncSession, name: str, options: SmppOptions) -> Connector:
+    """New options for an SMPP connector; running workers rebind with them within seconds."""
+    connector = await get_connector(session, name)
+    if connector.kind != SMPP:
+        raise ProvisioningError(f"{name} is a {connector.kind} connector, not an SMPP one.")
+    connector.settings = options.to_settings()
+    await session.flush()
+    return connector
+
+
 async def live_state(
     session: AsyncSession, connector: Connector, lease_seconds: float
 ) -> dict[str, Any]:
