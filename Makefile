@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REDCLOUD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REDCLOUD_TEST_POSTGRES_URL
 
-.PHONY: demo test lint typecheck format unit fast serve clean bench
+.PHONY: demo test lint typecheck format unit fast serve clean bench screenshots
 
 SDK := sdk/python
 
@@ -43,6 +43,10 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## screenshots: retake docs/images/console-*.png with the console's browser tests
+screenshots: $(STAMP)
+	REDCLOUD_SCREENSHOTS=docs/images $(BIN)/pytest -p no:cacheprovider tests/test_console_browser.py
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench $(SDK)

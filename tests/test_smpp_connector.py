@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import ipaddress
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from redcloud.providers.models import Connector
 from redcloud.providers.smpp.models import SmppPart
 from redcloud.providers.smpp.options import SmppOptions
 from redcloud.segments import encode_gsm7
+from tests.console_client import create_operators, visitor
 from tests.factories import send, send_body
 from tests.receiver import Receiver
 from tests.smsc.peer import Smsc
@@ -721,6 +723,27 @@ async def test_a_receipt_continues_the_trace_its_message_was_sent_in(
     assert delivered.context.trace_id == request.context.trace_id
     assert delivered.parent is not None
     assert delivered.parent.span_id == request.context.span_id
+
+
+async def test_the_console_shows_each_worker_s_sessions_live(
+    carrier: Carrier, db: Database
+) -> None:
+    await carrier.start()
+    await carrier.bound()
+    await create_operators(db)
+    admin = await visitor(carrier.api)
+    for _ in range(50):  # workers publish their state every lease round
+        page = await admin.get("/console/connectors")
+        row = re.search(r'<tr id="carrier">(.*?)</tr>', page.text, re.S)
+        assert row is not None, page.text
+        cells = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
+        if cells[:2] == ["1", "1"]:  # one worker, one bound session
+            break
+        await asyncio.sleep(0.2)
+    assert cells[:2] == ["1", "1"]
+    assert 'class="worker"' in page.text
+    assert "slots 0" in page.text
+    assert "up" in row.group(1)
 
 
 async def test_a_worker_whose_carrier_is_down_is_not_ready(carrier: Carrier) -> None:
