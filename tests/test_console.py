@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -651,6 +652,27 @@ async def test_hostile_search_input_never_breaks_a_page(
     assert response.headers["content-type"].startswith("text/html")
 
 
+async def test_nul_characters_anywhere_get_a_clear_400_not_a_500(
+    admin: Visitor, app_with: AppWith
+) -> None:
+    for path in (
+        "/console/messages/msg_%00x",
+        "/console/numbers/num%00",
+        "/console/messages?text=a%00b",
+    ):
+        response = await admin.client.get(path)
+        assert response.status_code == 400, path
+        assert "NUL" in response.text
+        assert "content-security-policy" in response.headers
+    changed = await admin.post(
+        "/console/optouts", {"recipient": "+1500555\x000006", "number": "num_abc123"}
+    )
+    assert changed.status_code == 400
+    assert "A field contains a NUL character" in changed.text
+    refused = await log_in(app_with(demo=True), "ad\x00min@example.com", ADMIN[1])
+    assert refused.status_code == 400
+
+
 async def test_operators_cli_creates_lists_changes_and_audits(
     cli: object, db: Database, admin: Visitor
 ) -> None:
@@ -670,3 +692,18 @@ async def test_operators_cli_creates_lists_changes_and_audits(
         "operator.set-role",
         {"email": VIEWER[0], "role": "admin", "active": True},
     )
+
+
+async def test_the_cli_sets_and_clears_a_client_s_own_rate_limit(
+    cli: Any, db: Database, demo: None
+) -> None:
+    shown = await cli("clients", "set-rate-limit", "rc_test_client_123", "120", "--json")
+    assert '"requestsPerMinute": 120' in shown.stdout
+    await cli("clients", "set-rate-limit", "rc_test_client_123", "default")
+    async with db.session() as session:
+        client = await session.get(ApiClient, "rc_test_client_123")
+    assert client is not None
+    assert client.requests_per_minute is None
+    wrong = await cli("clients", "set-rate-limit", "rc_test_client_123", "lots", ok=False)
+    assert wrong.exit_code == 1
+    assert "whole number" in wrong.output

@@ -79,6 +79,12 @@ class ConsoleShell:
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"").lower():
+            bad = error_page(
+                Request(scope), 400, "Bad request", "The address contains a NUL character."
+            )
+            await bad(scope, receive, with_headers)
+            return
         try:
             await self.app(scope, receive, with_headers)
         except Exception as exc:

@@ -91,11 +91,20 @@ def same_origin(request: Request) -> bool:
     return (parts.scheme, parts.netloc) == (request.url.scheme, request.url.netloc)
 
 
+async def form_of(request: Request) -> FormData:
+    """The request's form; a field with a NUL character is refused, never stored or
+    silently changed."""
+    form = await request.form()
+    if any(isinstance(v, str) and "\x00" in v for v in form.values()):
+        raise Refused(400, "Bad request", "A field contains a NUL character.")
+    return form
+
+
 async def checked_form(request: Request, viewer: SignedIn) -> FormData:
     """The body of a state-changing request, once it has proved it comes from a console
     page: the session's CSRF token in the form or the X-CSRF-Token header, and no foreign
     Origin."""
-    form = await request.form()
+    form = await form_of(request)
     given = request.headers.get("x-csrf-token") or str(form.get("csrf_token") or "")
     expected = viewer.session.csrf_token
     if not same_origin(request) or not hmac.compare_digest(given.encode(), expected.encode()):
@@ -161,5 +170,6 @@ def record(
 
 
 def text(form: FormData, name: str) -> str:
+    """A form field, trimmed ("" when absent)."""
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""

@@ -17,6 +17,7 @@ from redcloud.console.web import (
     Viewer,
     checked_form,
     db_of,
+    form_of,
     render,
     same_origin,
     settings_of,
@@ -48,7 +49,15 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, age
     )
 
 
-def _form(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+def _form(
+    request: Request,
+    status: int = 200,
+    error: str | None = None,
+    *,
+    next_path: str | None = None,
+    email: str = "",
+) -> HTMLResponse:
+    """The sign-in form, with a fresh login token (cookie and hidden field)."""
     token = secrets.token_urlsafe(24)
     response = render(
         request,
@@ -56,9 +65,9 @@ def _form(request: Request, status: int = 200, error: str | None = None) -> HTML
         "login.html",
         status,
         login_token=token,
-        next=_next(request.query_params.get("next")),
+        next=_next(next_path if next_path is not None else request.query_params.get("next")),
         error=error,
-        email=request.query_params.get("email", ""),
+        email=email,
     )
     _set_cookie(request, response, LOGIN_COOKIE, token, 3600)
     return response
@@ -71,7 +80,7 @@ async def login_page(request: Request) -> HTMLResponse:
 
 @router.post("/login", response_model=None)
 async def login(request: Request) -> Response:
-    form = await request.form()
+    form = await form_of(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
     given = text(form, "login_token")
     if (
@@ -81,6 +90,7 @@ async def login(request: Request) -> Response:
     ):
         return _form(request, 403, "The sign-in form expired. Please sign in again.")
     email, password = text(form, "email").lower(), str(form.get("password") or "")
+    again = {"next_path": text(form, "next"), "email": email[:254]}
     settings = settings_of(request)
     failures: FailureCounter = request.app.state.failures
     source = request.client.host if request.client else "unknown"
@@ -91,9 +101,8 @@ async def login(request: Request) -> Response:
     wait = await failures.blocked(buckets)
     if wait is not None:
         log.warning("console sign-in refused: too many failed attempts", source=source)
-        return _form(
-            request, 429, f"Too many failed sign-ins. Try again in {retry_after(wait)} seconds."
-        )
+        message = f"Too many failed sign-ins. Try again in {retry_after(wait)} seconds."
+        return _form(request, 429, message, **again)
     async with db_of(request).session() as session:  # the hash holds no write lock
         operator = await operators.authenticate(session, email, password)
     token = None
@@ -103,7 +112,8 @@ async def login(request: Request) -> Response:
     if operator is None or token is None:
         await failures.record(list(buckets))
         log.info("console sign-in failed", source=source)
-        return _form(request, 401, "That email and password do not match an active operator.")
+        message = "That email and password do not match an active operator."
+        return _form(request, 401, message, **again)
     log.info("console sign-in", operator=operator.email)
     response = RedirectResponse(_next(text(form, "next")), 303)
     _set_cookie(request, response, COOKIE, token, settings.console_session_hours * 3600)
