@@ -82,6 +82,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool, str]]:
             f"{rate:,.0f} msg/s of {limit:,.0f} = {rate / limit:.0%}; all delivered: "
             f"{row['all_delivered']}",
         ))  # fmt: skip
+    checks += floor_targets(results)
     for row in results.get("latency", []):
         p99 = row["p99_ms"]
         checks.append((
@@ -110,6 +111,86 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool, str]]:
             f"{full:.2f} ms vs {empty:.2f} ms ({full / empty - 1:+.0%})",
         ))  # fmt: skip
     return checks
+
+
+def floor_targets(results: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    """The throughput issue's targets: ratios to the floor measured in the same run."""
+    floor = results.get("floor")
+    if not floor:
+        return []
+    checks: list[tuple[str, bool, str]] = []
+    relay = floor["relay"]["messages_per_second"]
+    bare = max((r["rps"] for r in floor["accept"]), default=0.0)
+    pipelines = {(r["backend"], r["shape"]): r for r in results.get("pipeline", [])}
+    for (backend, shape), share in (
+        (("sqlite", "1 process"), 0.5),
+        (("postgresql", "1 API + 1 worker"), 0.35),
+    ):
+        row = pipelines.get((backend, shape))
+        if row and relay:
+            rate = row["messages_per_second"]
+            checks.append((
+                f"pipeline ≥ {share:.0%} of the bare relay, every webhook delivered ({backend},"
+                f" {shape})",
+                rate >= share * relay and row["all_delivered"],
+                f"{rate:,.0f} of {relay:,.0f} msg/s = {rate / relay:.0%}",
+            ))  # fmt: skip
+    one, two = (pipelines.get(("postgresql", s)) for s in ("1 API + 1 worker", "2 API + 2 workers"))
+    if one and two:
+        gain = two["messages_per_second"] / max(0.001, one["messages_per_second"])
+        checks.append((
+            "pipeline scales out: 2 API + 2 workers ≥ 1.6× 1 API + 1 worker (postgresql)",
+            gain >= 1.6,
+            f"{two['messages_per_second']:,.0f} vs {one['messages_per_second']:,.0f} msg/s ="
+            f" {gain:.2f}×",
+        ))  # fmt: skip
+    for backend, processes, share in (("sqlite", 1, 0.5), ("postgresql", 2, 0.35)):
+        accept = _peak(results.get("accept", []), backend=backend, processes=processes)
+        if accept and bare:
+            checks.append((
+                f"send acceptance ≥ {share:.0%} of the bare accept route ({backend},"
+                f" {processes} API process{'es' if processes > 1 else ''})",
+                accept >= share * bare,
+                f"{accept:,.0f} of {bare:,.0f} req/s = {accept / bare:.0%}",
+            ))  # fmt: skip
+    sqlite = pipelines.get(("sqlite", "1 process"))
+    smpp = [
+        r
+        for r in results.get("smpp", {}).get("end_to_end", [])
+        if r["backend"] == "sqlite" and not r["paced"]
+    ]
+    if sqlite and smpp:
+        rate, base = smpp[0]["messages_per_second"], sqlite["messages_per_second"]
+        checks.append((
+            "SMPP end to end ≥ 50% of the SQLite pipeline through the sandbox",
+            rate >= 0.5 * base,
+            f"{rate:,.0f} of {base:,.0f} msg/s = {rate / base:.0%}",
+        ))  # fmt: skip
+    return checks
+
+
+def _floor_lines(floor: dict[str, Any] | None) -> list[str]:
+    if not floor:
+        return []
+    lines = ["", "## Floor: the same HTTP work with no storage (`bench/floor_app.py`)", "",
+             "The bare accept route reads the JSON body and answers a send-shaped 202 (no"
+             " pydantic model). The bare relay answers the same and then POSTs the three"
+             " signed webhooks in order to the same receiver (aiohttp, pooled): no database,"
+             " no queue, no durability. It is measured exactly as the pipeline is.", "",
+             "| route | connections | req/s | p50 ms | p99 ms | CPU |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for r in floor["accept"]:
+        lines.append(
+            f"| bare accept | {r['connections']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} |"
+            f" {r['p99_ms']:.2f} | {_cpu(r['cpu_percent'])} |"
+        )
+    r = floor["relay"]
+    lines += ["", f"Bare relay, 16 connections: {r['accepted']:,} accepted at"
+              f" {r['accept_rps']:,.0f} req/s, the last delivery webhook"
+              f" {r['seconds_to_last_webhook']} s after the first send:"
+              f" **{r['messages_per_second']:,.0f} messages/s**; all webhooks verified:"
+              f" {r['all_delivered']}; CPU {_cpu(r['cpu_percent'])}."]  # fmt: skip
+    return lines
 
 
 def _profile_lines(prof: dict[str, Any] | None, what: str) -> list[str]:
@@ -199,6 +280,7 @@ def render(results: dict[str, Any]) -> str:
             f"| {r['processes']} | {r['connections']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} |"
             f" {r['p99_ms']:.2f} | {_cpu(r['cpu_percent'])} |"
         )
+    lines += _floor_lines(results.get("floor"))
     lines += ["", "## Send acceptance: `POST /api/core/messages/send`, one recipient, unique keys",
               "", "API processes run with `--no-workers`: this is the cost of accepting (durable"
               " message, event, job and idempotency record per 202), not of carrying.", "",

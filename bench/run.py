@@ -1,6 +1,7 @@
 """`make bench`: every figure of bench/REPORT.md, measured in one run on this machine.
 
-Scenarios: the framework ceiling; send acceptance (SQLite and PostgreSQL, one and two API
+Scenarios: the framework ceiling; the pipeline's floor (bare accept, bare relay); send
+acceptance (SQLite and PostgreSQL, one and two API
 processes, 1/16/64 connections); the pipeline to the third webhook; the pipeline's latency
 at half its maximum rate; growth to one million stored messages. Writes bench/results.json
 and bench/REPORT.md.
@@ -121,6 +122,48 @@ def ceiling(seconds: float) -> list[dict[str, Any]]:
                 rows.append({"processes": processes, **run})
                 print(f"  ceiling  {processes} proc  c={connections:<3} {run['rps']:>8} req/s")
     return rows
+
+
+def floor(seconds: float) -> dict[str, Any]:
+    """The pipeline's floor (bench/floor_app.py): the bare accept route at 1, 16 and 64
+    connections, and the bare relay measured exactly as `pipeline` is."""
+    receiver = Receiver("floor-receiver")
+    port = free_port()
+    argv = [
+        PYTHON, "-m", "uvicorn", "bench.floor_app:app", "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    env = {"FLOOR_RECEIVER": f"{receiver.service.base}/delivery", "FLOOR_SECRET": SECRET}
+    accept_rows = []
+    with services(receiver.service, start("floor", argv, env, port)) as (_, app):
+        wait_http(app, "/docs")
+        for connections in CONNECTIONS:
+            run = wrk(f"{app.base}/bare/accept", connections, seconds, {}, {"api": app.tree()})
+            accept_rows.append(run)
+            print(f"  floor    bare accept  c={connections:<3} {run['rps']:>8} req/s")
+        meter = CpuMeter({"relay": app.tree(), "receiver": receiver.service.tree()})
+        began_ms = time.time_ns() // 1_000_000
+        meter.start()
+        run = wrk(f"{app.base}/bare/relay", 16, seconds, {}, {})
+        accepted = run["requests"] - run["errors"]
+        stats = drain(receiver, accepted)
+        cpu = {**meter.stop(), **run["cpu_percent"]}
+    elapsed = max(0.001, (stats["lastMs"] - began_ms) / 1000) if stats["lastMs"] else float("inf")
+    counts = stats["counts"]
+    relay = {
+        "accepted": accepted,
+        "accept_rps": run["rps"],
+        "webhooks": counts,
+        "bad_signatures": stats["badSignatures"],
+        "all_delivered": stats["badSignatures"] == 0
+        and all(counts.get(k, 0) >= accepted for k in ("message.queued", "message.delivery")),
+        "seconds_to_last_webhook": round(elapsed, 2),
+        "messages_per_second": round(accepted / elapsed, 1),
+        "cpu_percent": cpu,
+        "command": run["command"],
+    }
+    print(f"  floor    bare relay   {relay['messages_per_second']:>8} msg/s")
+    return {"accept": accept_rows, "relay": relay}
 
 
 def acceptance(backend: str, seconds: float) -> list[dict[str, Any]]:
@@ -359,10 +402,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="length of each load run")
     parser.add_argument("--stored", type=int, default=1_000_000, help="messages for growth")
     parser.add_argument(
-        "--only", action="append", default=[], help="ceiling, accept, pipeline, smpp, growth"
+        "--only",
+        action="append",
+        default=[],
+        help="ceiling, floor, accept, pipeline, smpp, growth",
     )
     args = parser.parse_args()
-    wanted = set(args.only) or {"ceiling", "accept", "pipeline", "smpp", "growth"}
+    wanted = set(args.only) or {"ceiling", "floor", "accept", "pipeline", "smpp", "growth"}
     results_path = BENCH / "results.json"
     keep = args.only and results_path.exists()  # --only re-measures part of a previous run
     results: dict[str, Any] = json.loads(results_path.read_text()) if keep else {}
@@ -383,6 +429,10 @@ def main() -> None:
     if "ceiling" in wanted:
         print("ceiling: bare FastAPI JSON POST")
         results["ceiling"] = ceiling(args.seconds)
+        save()
+    if "floor" in wanted:
+        print("floor: the same HTTP work with no storage (bare accept, bare relay)")
+        results["floor"] = floor(args.seconds)
         save()
     if "accept" in wanted:
         print("send acceptance")
