@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import DateTime, MetaData, Table, event, func, pool, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -113,6 +114,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+_log = structlog.get_logger("redcloud.db")
 JOBS_CHANNEL = "redcloud_jobs"
 JOBS_ENQUEUED = "jobs_enqueued"  # session/connection info flag set by redcloud.jobs.queue
 AFTER_COMMIT = "after_commit"  # actions to run once the transaction has committed
@@ -211,7 +213,10 @@ class Database:
             await handle.rollback()
             raise
         for action in actions:
-            action()
+            try:
+                action()
+            except Exception as exc:  # the transaction committed: only the telling failed
+                _log.warning("an after-commit action failed", error=repr(exc)[:200])
         if enqueued:
             for wakeup in self.wakeups:
                 wakeup.set()
