@@ -27,6 +27,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 OFF = (
     "Metrics are off: set REDCLOUD_METRICS_TOKEN and scrape with 'Authorization: Bearer <token>'.\n"
 )
+SNAPSHOT_SECONDS = 5.0
 WRONG = "Scrape /metrics with 'Authorization: Bearer <REDCLOUD_METRICS_TOKEN>'.\n"
 
 
@@ -46,7 +47,8 @@ async def render(db: Database) -> bytes:
     """This process's metrics (or, with several processes, all of theirs) and the queue's."""
     queue: QueueSnapshot | None
     try:
-        queue = await snapshot(db)
+        async with asyncio.timeout(SNAPSHOT_SECONDS):  # a stuck database must not stall it
+            queue = await snapshot(db)
     except Exception as exc:  # the other metrics still tell what happened
         log.warning("queue metrics unavailable", error=safe_error(exc))
         queue = None
