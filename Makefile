@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REDCLOUD_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REDCLOUD_TEST_POSTGRES_URL
 
-.PHONY: demo test lint typecheck format unit fast serve clean bench screenshots
+.PHONY: demo test lint typecheck format unit fast serve clean bench screenshots chromium
 
 SDK := sdk/python
 
@@ -31,8 +31,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src $(SDK)/src
 
-unit: $(STAMP)
+unit: $(STAMP) chromium
 	$(BIN)/pytest -p no:cacheprovider
+
+# The console's browser tests drive Debian's chromium (Playwright cannot download its own here).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| { sudo apt-get update -qq && sudo apt-get install -y -qq chromium; }
 
 ## fast: the tests that start no processes (about a minute), for the edit-test loop
 fast: $(STAMP)
