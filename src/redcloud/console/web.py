@@ -15,11 +15,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from redcloud.config import Settings
 from redcloud.console import audit, operators
 from redcloud.console.models import ADMIN
 from redcloud.console.operators import SignedIn
-from redcloud.db import Database
+from redcloud.deps import database_of, settings_of
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -50,22 +49,12 @@ class Refused(Exception):
         self.status, self.title, self.message = status, title, message
 
 
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 async def _signed_in(request: Request) -> SignedIn:
     token = request.cookies.get(COOKIE)
     if not token:
         raise NotSignedIn()
     settings = settings_of(request)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         found = await operators.resume(
             session,
             token,

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from redcloud.console import audit
-from redcloud.console.web import Viewer, db_of, render
+from redcloud.console.web import Viewer, render
+from redcloud.deps import database_of
 
 router = APIRouter()
 PAGE = 50
@@ -16,7 +17,7 @@ PAGE = 50
 async def audit_page(request: Request, viewer: Viewer) -> HTMLResponse:
     raw = request.query_params.get("before", "")
     before = int(raw) if raw.isdigit() and len(raw) < 19 else None
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         rows = await audit.entries(session, before_id=before, limit=PAGE)
     return render(
         request,

@@ -13,7 +13,8 @@ from redcloud.auth.models import ApiClient
 from redcloud.auth.security import SecretBox
 from redcloud.auth.service import CAPABILITIES
 from redcloud.console.operators import SignedIn
-from redcloud.console.web import Viewer, admin_form, back, db_of, record, render, settings_of, text
+from redcloud.console.web import Viewer, admin_form, back, record, render, text
+from redcloud.deps import database_of, settings_of
 from redcloud.numbers.provisioning import list_numbers
 
 router = APIRouter()
@@ -35,7 +36,7 @@ def state(client: ApiClient) -> dict[str, Any]:
 
 @router.get("/clients")
 async def clients_page(request: Request, viewer: Viewer) -> HTMLResponse:
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         accounts = await provisioning.list_accounts(session)
         clients = await provisioning.list_clients(session)
     return render(
@@ -54,7 +55,7 @@ async def clients_page(request: Request, viewer: Viewer) -> HTMLResponse:
 @router.post("/accounts", response_model=None)
 async def create_account(request: Request, viewer: Viewer) -> Response:
     form = await admin_form(request, viewer)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         account = await provisioning.create_account(session, text(form, "name"))
         record(
             session,
@@ -70,7 +71,7 @@ async def create_account(request: Request, viewer: Viewer) -> Response:
 @router.post("/accounts/{account_id}/status", response_model=None)
 async def account_status(request: Request, viewer: Viewer, account_id: str) -> Response:
     form = await admin_form(request, viewer)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         account = await provisioning.get_account(session, account_id[:64])
         before = {"status": account.status}
         await provisioning.set_account_status(session, account.id, text(form, "status"))
@@ -105,7 +106,7 @@ def _secret_page(
 async def create_client(request: Request, viewer: Viewer) -> Response:
     form = await admin_form(request, viewer)
     chosen = [c for c in CAPABILITIES if form.get(f"cap:{c}")]
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         client, secret = await provisioning.create_client(
             session,
             account_id=text(form, "account"),
@@ -118,7 +119,7 @@ async def create_client(request: Request, viewer: Viewer) -> Response:
 
 @router.get("/clients/{client_id}")
 async def client_page(request: Request, viewer: Viewer, client_id: str) -> HTMLResponse:
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         client = await provisioning.get_client(session, client_id[:64])
         numbers = await list_numbers(session, client.id)
     return render(
@@ -142,7 +143,7 @@ async def update_client(request: Request, viewer: Viewer, client_id: str) -> Res
     raw_limit = text(form, "limit")
     if raw_limit and not raw_limit.isdigit():
         return back(f"/console/clients/{client_id}", error="The rate limit is a whole number.")
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         client = await provisioning.get_client(session, client_id[:64])
         before = state(client)
         await provisioning.set_client_status(session, client.id, text(form, "status"))
@@ -168,7 +169,7 @@ async def update_client(request: Request, viewer: Viewer, client_id: str) -> Res
 @router.post("/clients/{client_id}/rotate-secret", response_model=None)
 async def rotate_secret(request: Request, viewer: Viewer, client_id: str) -> Response:
     await admin_form(request, viewer)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         secret = await provisioning.rotate_client_secret(session, client_id[:64])
         client = await provisioning.get_client(session, client_id[:64])
         record(
@@ -187,7 +188,7 @@ async def signing_secret(request: Request, viewer: Viewer, client_id: str) -> Re
     await admin_form(request, viewer)
     settings = settings_of(request)
     box = SecretBox.from_settings(settings.secret_key, settings.data_dir)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         secret = await provisioning.set_webhook_secret(session, client_id[:64], box)
         client = await provisioning.get_client(session, client_id[:64])
         record(

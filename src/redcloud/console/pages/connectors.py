@@ -16,7 +16,8 @@ from redcloud.auth.provisioning import ProvisioningError
 from redcloud.auth.security import SecretBox
 from redcloud.console.operators import SignedIn
 from redcloud.console.pages.overview import connector_states
-from redcloud.console.web import Viewer, admin_form, back, db_of, record, render, settings_of, text
+from redcloud.console.web import Viewer, admin_form, back, record, render, text
+from redcloud.deps import database_of, settings_of
 from redcloud.providers import connectors
 from redcloud.providers.models import Connector
 from redcloud.providers.smpp.options import (
@@ -91,7 +92,7 @@ def _box(request: Request) -> SecretBox:
 
 @router.get("/connectors")
 async def connectors_page(request: Request, viewer: Viewer) -> HTMLResponse:
-    async with db_of(request).session(write=True) as session:  # may create the sandbox row
+    async with database_of(request).session(write=True) as session:  # may create the sandbox row
         links = await connector_states(session, settings_of(request).smpp_lease_seconds)
     partial = request.headers.get("hx-request") and request.headers.get("hx-target") == "live"
     return render(
@@ -112,7 +113,7 @@ async def connectors_page(request: Request, viewer: Viewer) -> HTMLResponse:
 async def add(request: Request, viewer: Viewer) -> Response:
     form = await admin_form(request, viewer)
     options = options_from(form, _box(request), None)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         connector = await connectors.add_smpp(session, text(form, "name"), options)
         record(session, viewer, "connector.add", connector.name, None, state(connector))
     return back(
@@ -129,7 +130,7 @@ async def _change(
 ) -> Connector:
     """One admin change to a connector, audited with its state before and after."""
     form = await admin_form(request, viewer)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         connector = await connectors.get_connector(session, name[:64])
         before = state(connector)
         await change(session, connector, form)

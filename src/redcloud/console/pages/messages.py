@@ -11,7 +11,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcloud.console.pages.overview import default_connector
-from redcloud.console.web import Refused, Viewer, admin_form, back, db_of, record, render
+from redcloud.console.web import Refused, Viewer, admin_form, back, record, render
+from redcloud.deps import database_of
 from redcloud.messages.models import Message, MessageEvent
 from redcloud.messages.queries import newest_first, segments_of
 from redcloud.numbers.models import Number
@@ -80,7 +81,7 @@ async def search(session: AsyncSession, params: dict[str, str]) -> dict[str, Any
 async def messages(request: Request, viewer: Viewer) -> HTMLResponse:
     names = (*FILTERS, "since", "until", "after")
     params = {name: clean(request.query_params.get(name)) for name in names}
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         found = await search(session, params)
     query = {k: v for k, v in params.items() if v and k != "after"}
     partial = request.headers.get("hx-request") and request.headers.get("hx-target") == "results"
@@ -136,7 +137,7 @@ async def history(session: AsyncSession, message_id: str) -> dict[str, Any]:
 
 @router.get("/messages/{message_id}")
 async def message_page(request: Request, viewer: Viewer, message_id: str) -> HTMLResponse:
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         found = await history(session, message_id[:64])
     return render(request, viewer, "message.html", section="messages", title=message_id, **found)
 
@@ -144,7 +145,7 @@ async def message_page(request: Request, viewer: Viewer, message_id: str) -> HTM
 @router.post("/messages/{message_id}/events/{event_id}/redeliver", response_model=None)
 async def redeliver(request: Request, viewer: Viewer, message_id: str, event_id: str) -> Response:
     await admin_form(request, viewer)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         event = await session.get(MessageEvent, event_id[:64])
         if event is None or event.message_id != message_id:
             raise Refused(404, "No such event", f"Message {message_id} has no event {event_id}.")

@@ -11,7 +11,8 @@ from sqlalchemy import or_, select
 from starlette.datastructures import FormData
 
 from redcloud.console.pages.messages import clean
-from redcloud.console.web import Viewer, admin_form, back, db_of, record, render, settings_of, text
+from redcloud.console.web import Viewer, admin_form, back, record, render, text
+from redcloud.deps import database_of, settings_of
 from redcloud.numbers import provisioning
 from redcloud.numbers.models import STATUSES, Number
 from redcloud.pacing import caps
@@ -44,7 +45,7 @@ async def numbers_page(request: Request, viewer: Viewer) -> HTMLResponse:
         query = query.where(Number.api_client_id == params["client"])
     if params["status"]:
         query = query.where(Number.status == params["status"].upper())
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         rows = list(await session.scalars(query))
     return render(
         request,
@@ -61,7 +62,7 @@ async def numbers_page(request: Request, viewer: Viewer) -> HTMLResponse:
 
 @router.get("/numbers/{number_id}")
 async def number_page(request: Request, viewer: Viewer, number_id: str) -> HTMLResponse:
-    async with db_of(request).session(write=True) as session:  # lists the connectors
+    async with database_of(request).session(write=True) as session:  # lists the connectors
         number = await provisioning.get_number(session, number_id[:64])
         links = await connectors.list_connectors(session)
     return render(
@@ -78,7 +79,7 @@ async def number_page(request: Request, viewer: Viewer, number_id: str) -> HTMLR
 @router.post("/numbers/assign", response_model=None)
 async def assign(request: Request, viewer: Viewer) -> Response:
     form = await admin_form(request, viewer)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         number = await provisioning.assign(
             session,
             text(form, "e164"),
@@ -98,7 +99,7 @@ async def update(request: Request, viewer: Viewer, number_id: str) -> Response:
     """One form for a number's settings: each is applied through its operator service."""
     form = await admin_form(request, viewer)
     settings = settings_of(request)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         number = await provisioning.get_number(session, number_id[:64])
         before = state(number)
         await provisioning.set_campaign(session, number.id, _optional(form, "campaign"))
@@ -125,7 +126,7 @@ async def update(request: Request, viewer: Viewer, number_id: str) -> Response:
 @router.post("/numbers/{number_id}/release", response_model=None)
 async def release(request: Request, viewer: Viewer, number_id: str) -> Response:
     await admin_form(request, viewer)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         number = await provisioning.get_number(session, number_id[:64])
         before = state(number)
         await provisioning.release(session, number.id)

@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from redcloud.compliance import operators
 from redcloud.compliance.models import OPERATOR, OptOut
 from redcloud.console.pages.messages import clean
-from redcloud.console.web import Viewer, admin_form, back, db_of, record, render, text
+from redcloud.console.web import Viewer, admin_form, back, record, render, text
+from redcloud.deps import database_of
 
 router = APIRouter()
 PAGE = 200
@@ -20,7 +21,7 @@ def _filters(request: Request) -> dict[str, str]:
 
 
 async def _found(request: Request, params: dict[str, str], limit: int | None) -> list[OptOut]:
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         return await operators.entries(
             session,
             number_id=params["number"] or None,
@@ -34,7 +35,7 @@ async def _found(request: Request, params: dict[str, str], limit: int | None) ->
 async def optouts_page(request: Request, viewer: Viewer) -> HTMLResponse:
     params = _filters(request)
     found = await _found(request, params, PAGE)
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         reviews = await operators.reviews(session, limit=50)
     return render(
         request,
@@ -69,7 +70,7 @@ async def add(request: Request, viewer: Viewer) -> Response:
     form = await admin_form(request, viewer)
     number, client = _scope(text(form, "number"), text(form, "client"))
     recipient = text(form, "recipient")
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         await operators.add(session, [recipient], number, client, OPERATOR)
         record(
             session,
@@ -87,7 +88,7 @@ async def remove(request: Request, viewer: Viewer) -> Response:
     form = await admin_form(request, viewer)
     number, client = _scope(text(form, "number"), text(form, "client"))
     recipient = text(form, "recipient")
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         removed = await operators.remove(session, recipient, number, client)
         record(
             session,

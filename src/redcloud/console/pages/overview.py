@@ -11,8 +11,9 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcloud.console.charts import grouped_bars
-from redcloud.console.web import Viewer, db_of, render, settings_of
+from redcloud.console.web import Viewer, render
 from redcloud.db import hour_label, utcnow
+from redcloud.deps import database_of, settings_of
 from redcloud.messages.models import DELIVERED, FAILED, PENDING, Message, MessageEvent
 from redcloud.metrics.queue import snapshot
 from redcloud.numbers.models import Number
@@ -115,13 +116,13 @@ async def connector_states(session: AsyncSession, lease_seconds: float) -> list[
 async def overview(request: Request, viewer: Viewer) -> HTMLResponse:
     now = utcnow()
     settings = settings_of(request)
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         hour = await traffic(session, now - dt.timedelta(hours=1))
         day = await traffic(session, now - dt.timedelta(days=1))
         chart = await hourly(session, now)
         hooks = await webhook_health(session, now - dt.timedelta(hours=1))
         links = await connector_states(session, settings.smpp_lease_seconds)
-    queue = await snapshot(db_of(request))
+    queue = await snapshot(database_of(request))
     return render(
         request,
         viewer,

@@ -16,13 +16,12 @@ from redcloud.console.web import (
     LOGIN_COOKIE,
     Viewer,
     checked_form,
-    db_of,
     form_of,
     render,
     same_origin,
-    settings_of,
     text,
 )
+from redcloud.deps import database_of, settings_of
 from redcloud.ratelimit import FailureCounter, retry_after
 
 router = APIRouter()
@@ -103,11 +102,11 @@ async def login(request: Request) -> Response:
         log.warning("console sign-in refused: too many failed attempts", source=source)
         message = f"Too many failed sign-ins. Try again in {retry_after(wait)} seconds."
         return _form(request, 429, message, **again)
-    async with db_of(request).session() as session:  # the hash holds no write lock
+    async with database_of(request).session() as session:  # the hash holds no write lock
         operator = await operators.authenticate(session, email, password)
     token = None
     if operator is not None:
-        async with db_of(request).session(write=True) as session:
+        async with database_of(request).session(write=True) as session:
             token = await operators.open_session(session, operator)
     if operator is None or token is None:
         await failures.record(list(buckets))
@@ -124,7 +123,7 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, viewer: Viewer) -> RedirectResponse:
     await checked_form(request, viewer)
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         await operators.close_session(session, request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/console/login", 303)
     response.delete_cookie(COOKIE, path=PATH)

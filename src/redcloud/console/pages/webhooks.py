@@ -13,8 +13,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redcloud.console.pages.messages import clean, moment
-from redcloud.console.web import Viewer, admin_form, back, db_of, record, render, text
+from redcloud.console.web import Viewer, admin_form, back, record, render, text
 from redcloud.db import utcnow
+from redcloud.deps import database_of
 from redcloud.messages.models import WEBHOOK_FAILED, MessageEvent
 from redcloud.webhooks import service as webhooks
 from redcloud.webhooks.models import WebhookAttempt
@@ -40,24 +41,38 @@ async def destinations(session: AsyncSession, since: dt.datetime) -> list[dict[s
         .order_by(failures.desc(), WebhookAttempt.url)
         .limit(100)
     )
-    found = []
-    for url, attempts, failed, last_id in rows:
-        last = await session.get(WebhookAttempt, last_id)
-        given_up = await session.scalar(
-            select(func.count(func.distinct(MessageEvent.id)))
-            .join(WebhookAttempt, WebhookAttempt.event_id == MessageEvent.id)
-            .where(WebhookAttempt.url == url, MessageEvent.delivery_status == WEBHOOK_FAILED)
+    rows = rows.all()
+    if not rows:
+        return []
+    urls = [url for url, *_ in rows]
+    # The last answer of each, and the events that failed for good: one read each, not
+    # two per destination.
+    last = {
+        a.id: a
+        for a in await session.scalars(
+            select(WebhookAttempt).where(WebhookAttempt.id.in_([r[3] for r in rows]))
         )
-        found.append(
-            {
-                "url": url,
-                "attempts": int(attempts),
-                "failures": int(failed or 0),
-                "failed_events": int(given_up or 0),
-                "last": last,
-            }
-        )
-    return found
+    }
+    given_up = dict(
+        (
+            await session.execute(
+                select(WebhookAttempt.url, func.count(func.distinct(MessageEvent.id)))
+                .join(MessageEvent, WebhookAttempt.event_id == MessageEvent.id)
+                .where(WebhookAttempt.url.in_(urls), MessageEvent.delivery_status == WEBHOOK_FAILED)
+                .group_by(WebhookAttempt.url)
+            )
+        ).all()
+    )
+    return [
+        {
+            "url": url,
+            "attempts": int(attempts),
+            "failures": int(failed or 0),
+            "failed_events": int(given_up.get(url) or 0),
+            "last": last[last_id],
+        }
+        for url, attempts, failed, last_id in rows
+    ]
 
 
 async def recover(session: AsyncSession, url: str, since: dt.datetime) -> int:
@@ -84,7 +99,7 @@ async def recover(session: AsyncSession, url: str, since: dt.datetime) -> int:
 @router.get("/webhooks")
 async def webhooks_page(request: Request, viewer: Viewer) -> HTMLResponse:
     chosen = clean(request.query_params.get("url"), 2048)
-    async with db_of(request).session() as session:
+    async with database_of(request).session() as session:
         found = await destinations(session, utcnow() - WINDOW)
         if chosen:
             recent = await _attempts_to(session, chosen)
@@ -124,7 +139,7 @@ async def recover_destination(request: Request, viewer: Viewer) -> Response:
     since = moment(text(form, "since"))
     if not url or since is None:
         return back("/console/webhooks", error="Choose a destination and a time to recover from.")
-    async with db_of(request).session(write=True) as session:
+    async with database_of(request).session(write=True) as session:
         count = await recover(session, url, since)
         record(
             session,
