@@ -12,13 +12,13 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from redcloud.auth.models import ApiClient
 from redcloud.compliance.models import OptOut
 from redcloud.console.models import AuditEntry, OperatorSession
 from redcloud.db import Database, utcnow
-from redcloud.messages.models import MessageEvent
+from redcloud.messages.models import Message, MessageEvent
 from redcloud.numbers.models import Number
 from redcloud.providers.models import Connector
 from redcloud.webhooks.models import WebhookAttempt
@@ -707,3 +707,28 @@ async def test_the_cli_sets_and_clears_a_client_s_own_rate_limit(
     wrong = await cli("clients", "set-rate-limit", "rc_test_client_123", "lots", ok=False)
     assert wrong.exit_code == 1
     assert "whole number" in wrong.output
+
+
+async def test_the_overview_counts_traffic_and_the_queue_from_the_database(
+    admin: Visitor, api: httpx.AsyncClient, auth: dict[str, str], db: Database
+) -> None:
+    await sent(api, auth, "o1", to=["+15005550006", "+15005550009"])
+    async with db.session() as session:
+        accepted = await session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(
+                Message.direction == "outbound",
+                Message.created_at >= utcnow() - dt.timedelta(hours=1),
+            )
+        )
+    page = await admin.get("/console/")
+    hour = page.text.split("Last 24 hours")[0]
+    assert re.search(rf'<td>sandbox</td><td class="num">{accepted}</td>', hour), hour
+    # No pipeline runs here: both submits wait in the queue, as the database says.
+    queue = re.search(
+        r"<code>provider.submit</code></td>\s*<td class=\"num\">(\d+)</td>", page.text
+    )
+    assert queue is not None
+    assert queue.group(1) == "2"
+    assert "<svg" in page.text
